@@ -1,0 +1,241 @@
+"""`musicgen-bridge` command line: generate (one shot), and the other subcommands as they exist.
+
+Bad input exits with status 2 and one `error: ...` line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bridge import __version__
+from bridge.archs import DEFAULT_MODEL
+
+EXIT_USAGE = 2
+DEFAULT_OUT = Path("out")
+
+
+class CliError(Exception):
+    """A one-line message for the user; exit status 2."""
+
+
+# ------------------------------------------------------------------------------------------ parser
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"hub id, local directory, 'debug' (tiny random weights, no download) or 'auto' "
+        f"({DEFAULT_MODEL} if present locally, else debug) [default: {DEFAULT_MODEL}]",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps [default: auto]")
+    p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 [default: auto]")
+
+
+def _add_generate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("prompt", help="text description of the loop, e.g. 'dusty boom bap drums'")
+    p.add_argument("--bpm", type=float, required=True, help="song tempo in quarter notes per minute")
+    p.add_argument("--bars", type=int, required=True, help="loop length in bars")
+    p.add_argument("--time-signature", default="4/4", help="e.g. 4/4, 3/4, 6/8, 7/8 [default: 4/4]")
+    p.add_argument("--melody", type=Path, help="audio clip whose melody (chroma) steers the generation")
+    p.add_argument("--melody-bpm", type=float, help="the clip's own tempo, if it differs from --bpm")
+    p.add_argument(
+        "--continue",
+        dest="continue_from",
+        type=Path,
+        metavar="PATH",
+        help="audio clip to continue: its last --prompt-seconds (whole beats) prompt the model",
+    )
+    p.add_argument(
+        "--prompt-seconds",
+        type=float,
+        default=4.0,
+        help="seconds of the clip's end used as the continuation prompt [default: 4]",
+    )
+    p.add_argument(
+        "--keep-prompt",
+        action="store_true",
+        help="with --continue: write the prompt audio before the new bars",
+    )
+    p.add_argument(
+        "--region",
+        type=float,
+        nargs=2,
+        metavar=("START", "END"),
+        help="use only this part of the clip(s), in seconds",
+    )
+    p.add_argument("--variations", type=int, default=1, help="takes generated in one batched pass")
+    p.add_argument("--seed", type=int, help="random seed (same seed + same request => same audio)")
+    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy [default: 1.0]")
+    p.add_argument("--top-k", type=int, default=250, help="0 = off [default: 250]")
+    p.add_argument("--top-p", type=float, default=0.0, help="0 = off [default: 0]")
+    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale [default: 3]")
+    p.add_argument(
+        "--no-bpm-in-prompt",
+        dest="bpm_in_prompt",
+        action="store_false",
+        help="do not append '<bpm> bpm' to the text prompt",
+    )
+    p.add_argument(
+        "--loudness",
+        type=float,
+        default=-14.0,
+        metavar="LUFS",
+        help="integrated loudness target [default: -14]",
+    )
+    p.add_argument("--no-normalize", action="store_true", help="skip loudness normalisation")
+    p.add_argument(
+        "--sample-rate", type=int, default=44100, help="output rate; 32000 is native [default: 44100]"
+    )
+    p.add_argument("--bit-depth", choices=("16", "24", "float"), default="24", help="WAV sample format")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder [default: ./out]")
+    p.add_argument(
+        "--engine",
+        choices=("ours", "transformers"),
+        default="ours",
+        help="decode loop: ours (static cache) or transformers' generate() [default: ours]",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_model_args(p)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are the same one-line `error: ...` (status 2) as every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="musicgen-bridge", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"musicgen-bridge {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_generate_args(sub.add_parser("generate", help="generate loop(s) and print the WAV path(s)"))
+    return parser
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def resolve_model_name(name: str) -> str:
+    """'auto' => the default checkpoint when it is on disk (dir or HF cache), else the debug model."""
+    if name != "auto":
+        return name
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
+            return DEFAULT_MODEL
+    except Exception:  # no hub library / unreadable cache: fall back like a missing model
+        pass
+    print(
+        f"warning: {DEFAULT_MODEL} is not downloaded; using the random-weight debug model "
+        "(its output is noise, not music)",
+        file=sys.stderr,
+    )
+    return "debug"
+
+
+def _progress_bar(enabled: bool):
+    state = {"last": -1.0, "t0": time.monotonic()}
+
+    def show(fraction: float) -> None:
+        if not enabled or (fraction - state["last"] < 0.01 and fraction < 1.0):
+            return
+        state["last"] = fraction
+        width = 30
+        filled = int(round(width * fraction))
+        elapsed = time.monotonic() - state["t0"]
+        end = "\n" if fraction >= 1.0 else ""
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}% {elapsed:5.1f}s{end}"
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from bridge.config import GenerationRequest, RequestError
+
+    subtype = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}[args.bit_depth]
+    try:
+        request = GenerationRequest(
+            prompt=args.prompt,
+            bpm=args.bpm,
+            bars=args.bars,
+            time_signature=args.time_signature,
+            melody=args.melody,
+            melody_bpm=args.melody_bpm,
+            region=tuple(args.region) if args.region else None,
+            continue_from=args.continue_from,
+            prompt_seconds=args.prompt_seconds,
+            keep_prompt=args.keep_prompt,
+            variations=args.variations,
+            seed=args.seed,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            cfg=args.cfg,
+            sample_rate=args.sample_rate,
+            bpm_in_prompt=args.bpm_in_prompt,
+            loudness_lufs=None if args.no_normalize else args.loudness,
+            subtype=subtype,
+        )
+    except RequestError as e:
+        raise CliError(str(e)) from e
+
+    from bridge.engine import load_engine
+    from bridge.pipeline import render
+
+    engine = load_engine(resolve_model_name(args.model), device=args.device, dtype=args.dtype)
+    logging.getLogger(__name__).info("loaded %r", engine)
+    result = render(
+        engine,
+        request,
+        args.out,
+        backend=args.engine,
+        on_progress=_progress_bar(not args.quiet),
+        cancel=threading.Event(),
+    )
+    for path in result.paths:
+        print(path)
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from bridge.audio_io import AudioError
+    from bridge.chroma import ChromaError
+    from bridge.engine import ModelError
+    from bridge.loops import LoopError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (CliError, ModelError, AudioError, ChromaError, LoopError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

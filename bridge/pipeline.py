@@ -1,0 +1,210 @@
+"""From a request to WAV files: conditioning, generation, bar-exact loop rendering, atomic writes.
+
+    request ─> conditioning (text, chroma, prompt codes) ─> engine.generate ─> EnCodec decode
+            ─> resample to the output rate ─> fold the tail into the head ─> DC, loudness ─> WAV
+
+Every length here comes from `bridge.loops` exact arithmetic; the model generates a little more than
+the loop (crossfade tail + margin) and the loop is cut from it, so the file is exactly N bars long.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bridge import __version__
+from bridge.audio_io import format_bpm, output_stem, read_audio, resample, to_mono, write_wav_unique
+from bridge.chroma import CHROMA_LENGTH, align_melody, chroma_onehot
+from bridge.config import GenerationRequest
+from bridge.engine import FRAME_RATE, HOP, SAMPLE_RATE, Engine, ModelError, Sampling
+from bridge.loops import (
+    DEFAULT_FADE_SECONDS,
+    apply_peak_ceiling,
+    fold_tail,
+    loop_samples,
+    normalize_loudness,
+    remove_dc,
+    whole_beats_seconds,
+)
+
+log = logging.getLogger(__name__)
+
+TAIL_MARGIN_SECONDS = 0.1  # generated past loop end + fade: resampler and codec edge effects stay outside
+ProgressCallback = Callable[[float], None]  # fraction 0..1
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    text: str
+    chroma: torch.Tensor | None = None  # (chroma_length, 12) one-hot, aligned to decoder frame 0
+    prompt_codes: torch.Tensor | None = None  # (K, P) EnCodec codes of the continuation prompt
+    prompt_audio: np.ndarray | None = None  # (P * 640,) the prompt at 32 kHz, mono
+
+    @property
+    def prompt_frames(self) -> int:
+        return 0 if self.prompt_codes is None else int(self.prompt_codes.shape[-1])
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    paths: tuple[Path, ...]
+    seed: int
+    loop_seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------ conditioning
+
+
+def prompt_clip(request: GenerationRequest) -> np.ndarray:
+    """The continuation prompt: the last whole beats (<= prompt_seconds) of the clip region, mono 32 kHz.
+
+    Leading samples are trimmed to a whole number of EnCodec frames, so the prompt still *ends* exactly at
+    the region end and the continuation starts on the beat.
+    """
+    assert request.continue_from is not None
+    audio, sr = read_audio(request.continue_from, request.region)
+    mono = resample(to_mono(audio), sr, SAMPLE_RATE)
+    available = len(mono) / SAMPLE_RATE
+    seconds = float(whole_beats_seconds(min(request.prompt_seconds, available), request.clip_bpm))
+    n = (int(round(seconds * SAMPLE_RATE)) // HOP) * HOP
+    if n < HOP:
+        raise ModelError("the clip to continue is shorter than one beat / one codec frame")
+    return np.ascontiguousarray(mono[len(mono) - n :], dtype=np.float32)
+
+
+def melody_chroma(request: GenerationRequest, offset_seconds: float) -> torch.Tensor:
+    """(CHROMA_LENGTH, 12): the melody clip's chroma, retimed to the song tempo, looped from `offset`."""
+    assert request.melody is not None
+    audio, sr = read_audio(request.melody, request.region)
+    chroma = chroma_onehot(audio, sr)
+    stretch = request.clip_bpm / request.bpm
+    return align_melody(chroma, audio.shape[-1] / sr, CHROMA_LENGTH, stretch, offset_seconds)
+
+
+def prepare(engine: Engine, request: GenerationRequest) -> Conditioning:
+    """Read the clips and build the model conditioning (validated request => tensors)."""
+    if request.melody is not None and not engine.melody:
+        engine.melody_features(torch.zeros(1, 12), 1)  # raises the clear text-only-model error
+    prompt_audio = prompt_codes = None
+    if request.continue_from is not None:
+        prompt_audio = prompt_clip(request)
+        prompt_codes = engine.encode_audio(prompt_audio)
+    offset = 0.0 if prompt_audio is None else len(prompt_audio) / SAMPLE_RATE
+    chroma = melody_chroma(request, offset) if request.melody is not None else None
+    return Conditioning(request.text, chroma, prompt_codes, prompt_audio)
+
+
+# ------------------------------------------------------------------------------------ rendering
+
+
+def loop_plan(request: GenerationRequest) -> tuple[int, int, int]:
+    """(loop samples, fade samples) at the output rate, and frames to generate at 50 Hz."""
+    sr = request.sample_rate
+    loop_len = loop_samples(request.bars, request.bpm, request.signature, sr)
+    fade_len = int(round(min(DEFAULT_FADE_SECONDS, loop_len / sr / 4) * sr))
+    needed = (loop_len + fade_len) / sr + TAIL_MARGIN_SECONDS
+    return loop_len, fade_len, math.ceil(needed * FRAME_RATE)
+
+
+def finish_take(
+    new_audio: np.ndarray,
+    request: GenerationRequest,
+    loop_len: int,
+    fade_len: int,
+    prefix: np.ndarray | None = None,
+) -> np.ndarray:
+    """32 kHz mono take => (1, loop_len [+ prefix]) at the output rate, seamless, DC-free, normalised."""
+    x = resample(new_audio, SAMPLE_RATE, request.sample_rate)
+    if prefix is not None:  # keep_prompt: prompt audio, then the new bars; the wrap folds into the prompt
+        pre = resample(prefix, SAMPLE_RATE, request.sample_rate)
+        x = np.concatenate([pre, x])
+        loop_len += len(pre)
+    y = fold_tail(x[None, :], loop_len, fade_len)
+    y = remove_dc(y)
+    if request.loudness_lufs is not None:
+        y = normalize_loudness(y, request.sample_rate, request.loudness_lufs, request.peak_dbfs)
+    else:
+        y = apply_peak_ceiling(y, request.peak_dbfs) if np.abs(y).max() > 1.0 else y
+    return y.astype(np.float32)
+
+
+def metadata(request: GenerationRequest, model_name: str, take: int | None) -> dict[str, str]:
+    comment = (
+        f"bpm={format_bpm(request.bpm)} bars={request.bars} time_signature={request.time_signature} "
+        f"seed={request.seed} model={model_name}"
+    )
+    if take is not None:
+        comment += f" take={take}"
+    return {"title": request.prompt[:200], "comment": comment, "software": f"musicgen-bridge {__version__}"}
+
+
+def render(
+    engine: Engine,
+    request: GenerationRequest,
+    out_dir: Path,
+    *,
+    backend: str = "ours",
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> RenderResult:
+    """Generate `request.variations` loops and write them into `out_dir`; returns the written paths."""
+    t0 = time.perf_counter()
+    loop_len, fade_len, n_frames = loop_plan(request)
+    cond = prepare(engine, request)
+    p = cond.prompt_frames
+    t1 = time.perf_counter()
+
+    def on_step(done: int, total: int) -> None:
+        if on_progress is not None:
+            on_progress(0.95 * done / total)
+
+    sampling = Sampling(request.temperature, request.top_k, request.top_p, request.cfg)
+    codes = engine.generate(
+        cond.text,
+        n_frames=n_frames,
+        batch=request.variations,
+        chroma=cond.chroma,
+        prompt_codes=cond.prompt_codes,
+        sampling=sampling,
+        seed=request.seed,
+        backend=backend,
+        on_step=on_step,
+        cancel=cancel,
+    )
+    t2 = time.perf_counter()
+    audio = engine.decode_codes(codes)  # (B, (P + n) * 640)
+    t3 = time.perf_counter()
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(request.variations):
+        take = i + 1 if request.variations > 1 else None
+        prefix = audio[i, : p * HOP] if request.keep_prompt and p else None
+        y = finish_take(audio[i, p * HOP :], request, loop_len, fade_len, prefix)
+        stem = output_stem(request.prompt or "loop", request.bpm, request.bars, request.seed, take)
+        paths.append(
+            write_wav_unique(
+                out_dir, stem, y, request.sample_rate, request.subtype, metadata(request, engine.name, take)
+            )
+        )
+    if on_progress is not None:
+        on_progress(1.0)
+    t4 = time.perf_counter()
+    timings = {"prepare_s": t1 - t0, "generate_s": t2 - t1, "decode_s": t3 - t2, "write_s": t4 - t3}
+    log.info(
+        "rendered %d take(s) in %.2f s (%s)",
+        len(paths),
+        t4 - t0,
+        ", ".join(f"{k}={v:.2f}" for k, v in timings.items()),
+    )
+    return RenderResult(tuple(paths), request.seed, loop_len / request.sample_rate, timings)
