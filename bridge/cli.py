@@ -105,6 +105,56 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     _add_model_args(p)
 
 
+def _add_serve_args(p: argparse.ArgumentParser) -> None:
+    from bridge import protocol
+
+    p.add_argument(
+        "--host",
+        default=protocol.DEFAULT_HOST,
+        help=f"address to listen on; non-loopback needs --allow-remote [default: {protocol.DEFAULT_HOST}]",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=protocol.DEFAULT_PORT,
+        help=f"UDP port; 0 picks a free one (printed) [default: {protocol.DEFAULT_PORT}]",
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder [default: ./out]")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="permit a non-loopback --host (clients are then limited to --allow)",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="CLIENT_IP",
+        help="client address or network allowed with --allow-remote (repeatable)",
+    )
+    p.add_argument("--queue-size", type=int, default=32, help="jobs that may wait [default: 32]")
+    p.add_argument(
+        "--engine",
+        choices=("ours", "transformers"),
+        default="ours",
+        help="decode loop: ours (static cache) or transformers' generate() [default: ours]",
+    )
+    p.add_argument("--no-warmup", dest="warmup", action="store_false", help="skip the warm-up generation")
+    p.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="log detail on stderr [default: info]",
+    )
+    _add_model_args(p)
+
+
+def _add_protocol_args(p: argparse.ArgumentParser) -> None:
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="machine-readable (for the Max device and panel)")
+    fmt.add_argument("--markdown", action="store_true", help="tables for the README (the default)")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors are the same one-line `error: ...` (status 2) as every other error."""
 
@@ -119,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_generate_args(sub.add_parser("generate", help="generate loop(s) and print the WAV path(s)"))
+    _add_serve_args(sub.add_parser("serve", help="run the OSC daemon (loads the model once)"))
+    _add_protocol_args(sub.add_parser("protocol", help="print the OSC protocol (table or JSON)"))
     return parser
 
 
@@ -211,7 +263,42 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate}
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bridge.journal import JournalError
+    from bridge.server import ServerError, ServerOptions, serve
+
+    logging.getLogger("bridge").setLevel(
+        logging.DEBUG if args.verbose > 1 else getattr(logging, args.log_level.upper())
+    )
+    try:
+        options = ServerOptions(
+            host=args.host,
+            port=args.port,
+            allow_remote=args.allow_remote,
+            allow=tuple(args.allow),
+            max_queued=args.queue_size,
+        )
+        return serve(
+            options,
+            model=resolve_model_name(args.model),
+            out_dir=args.out,
+            device=args.device,
+            dtype=args.dtype,
+            backend=args.engine,
+            warmup=args.warmup,
+        )
+    except (ServerError, JournalError) as e:
+        raise CliError(str(e)) from e
+
+
+def cmd_protocol(args: argparse.Namespace) -> int:
+    from bridge import protocol
+
+    sys.stdout.write(protocol.to_json() + "\n" if args.json else protocol.to_markdown())
+    return 0
+
+
+COMMANDS = {"generate": cmd_generate, "serve": cmd_serve, "protocol": cmd_protocol}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -178,11 +178,24 @@ def build_random_model(arch: Arch, seed: int = 0):
         with fork:
             torch.manual_seed(seed)
             model = cls(config)
+            randomize_codebooks(model.audio_encoder)
     gc = model.generation_config
     gc.decoder_start_token_id = gc.pad_token_id = gc.bos_token_id = arch.vocab_size
     gc.do_sample, gc.guidance_scale, gc.top_k = True, 3.0, 250
     gc.max_length = MAX_WINDOW_FRAMES + arch.num_codebooks
     return model.eval()
+
+
+@torch.no_grad()
+def randomize_codebooks(codec) -> None:
+    """EnCodec's random init leaves every codebook at zero, so all codes would decode to the same audio.
+
+    Fill them with unit-variance vectors (uses the global RNG: seed it first) so a random-weight codec maps
+    different codes to different audio, as a trained one does.
+    """
+    for layer in codec.quantizer.layers:
+        layer.codebook.embed.normal_()
+        layer.codebook.embed_avg.copy_(layer.codebook.embed)
 
 
 class _quiet_transformers:
