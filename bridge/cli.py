@@ -146,7 +146,35 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
         default="info",
         help="log detail on stderr [default: info]",
     )
+    p.add_argument(
+        "--midi",
+        metavar="PORT",
+        help="MIDI input port (its name or a unique part of it; see `midi list`): pads trigger jobs",
+    )
+    p.add_argument(
+        "--midi-clock",
+        action="store_true",
+        help="with --midi: the tempo of triggered jobs follows the MIDI clock",
+    )
+    p.add_argument(
+        "--midi-map",
+        type=Path,
+        metavar="FILE",
+        help="with --midi: mapping file [default: your MIDI-learn file if any, else the built-in one]",
+    )
+    p.add_argument("--midi-out", metavar="PORT", help="with --midi: MIDI output port for pad lights")
     _add_model_args(p)
+
+
+def _add_midi_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="midi_command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="list the MIDI input and output ports")
+    check = sub.add_parser("check", help="validate a mapping file and print its bindings and presets")
+    check.add_argument("file", nargs="?", type=Path, help="[default: the file `serve --midi` would use]")
+    monitor = sub.add_parser("monitor", help="print what a port sends: messages, actions, clock tempo")
+    monitor.add_argument("port", help="input port (its name or a unique part of it)")
+    monitor.add_argument("--midi-map", type=Path, metavar="FILE", help="mapping file [default: as serve]")
+    monitor.add_argument("--seconds", type=float, default=0.0, help="stop after this long [default: Ctrl-C]")
 
 
 def _add_protocol_args(p: argparse.ArgumentParser) -> None:
@@ -171,7 +199,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_args(sub.add_parser("generate", help="generate loop(s) and print the WAV path(s)"))
     _add_serve_args(sub.add_parser("serve", help="run the OSC daemon (loads the model once)"))
     _add_protocol_args(sub.add_parser("protocol", help="print the OSC protocol (table or JSON)"))
+    _add_bench_args(sub.add_parser("bench", help="benchmark our decode loop against transformers' generate"))
+    m4l = sub.add_parser("m4l", help="build the Max for Live device in max_for_live/ from its source")
+    m4l.add_argument("action", choices=("build",), help="build the .amxd, JS protocol block, protocol.json")
+    m4l.add_argument("--check", action="store_true", help="write nothing; exit 1 if a built file is stale")
+    _add_midi_args(sub.add_parser("midi", help="MIDI ports and mapping files (for serve --midi)"))
     return parser
+
+
+def _add_bench_args(p: argparse.ArgumentParser) -> None:
+    from bridge.archs import ARCHS
+
+    p.add_argument("--arch", choices=list(ARCHS), default="debug",
+                   help="architecture built with random weights (no download) [default: debug]")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda [default: auto]")
+    p.add_argument("--dtype", default="auto", help="auto (cuda: bf16, cpu: fp32), float32, bfloat16, float16")
+    p.add_argument("--seconds", type=float, default=5.0, help="audio generated per run [default: 5]")
+    p.add_argument("--repeats", type=int, default=3, help="alternating timed runs per engine [default: 3]")
+    p.add_argument("--stream-seconds", type=float, default=30.0,
+                   help="codes decoded for the streaming vs full-decode figures [default: 30]")
+    p.add_argument("--json", type=Path, help="also write the results as JSON here")
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -270,6 +317,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("bridge").setLevel(
         logging.DEBUG if args.verbose > 1 else getattr(logging, args.log_level.upper())
     )
+    midi_hook = _midi_hook(args)  # checks the mapping and ports before the model loads
     try:
         options = ServerOptions(
             host=args.host,
@@ -286,8 +334,54 @@ def cmd_serve(args: argparse.Namespace) -> int:
             dtype=args.dtype,
             backend=args.engine,
             warmup=args.warmup,
+            **({"on_ready": midi_hook} if midi_hook else {}),
         )
     except (ServerError, JournalError) as e:
+        raise CliError(str(e)) from e
+
+
+def _midi_hook(args: argparse.Namespace):
+    """None without --midi; else a callable that starts MIDI on the running server and returns its stop."""
+    if not (args.midi or args.midi_clock or args.midi_map or args.midi_out):
+        return None
+    if not args.midi:
+        raise CliError("--midi-clock, --midi-map and --midi-out need --midi PORT")
+    import inspect
+
+    from bridge import midi
+    from bridge.server import serve
+
+    if "on_ready" not in inspect.signature(serve).parameters:
+        raise CliError("this daemon cannot host MIDI yet: bridge.server.serve has no on_ready hook")
+    options = midi.MidiOptions(args.midi, args.midi_clock, args.midi_map, args.midi_out)
+    try:
+        midi.load_mapping(midi.resolve_mapping_path(options.mapping))
+        backend = midi.default_backend()
+        midi.find_port(backend.input_names(), options.port, "input")
+        if options.out_port:
+            midi.find_port(backend.output_names(), options.out_port, "output")
+    except (midi.MidiError, midi.MidiMapError) as e:
+        raise CliError(str(e)) from e
+    return lambda server: midi.attach(server, options, backend=backend).stop
+
+
+def cmd_midi(args: argparse.Namespace) -> int:
+    from bridge import midi
+
+    try:
+        if args.midi_command == "list":
+            inputs, outputs = midi.list_ports()
+            for title, names in (("inputs", inputs), ("outputs", outputs)):
+                print(f"{title}:" + ("" if names else " (none)"))
+                for name in names:
+                    print(f"  {name}")
+            return 0
+        if args.midi_command == "check":
+            path = args.file if args.file is not None else midi.resolve_mapping_path(None)
+            print(midi.describe_mapping(midi.load_mapping(path)), end="")
+            return 0
+        return midi.monitor(args.port, args.midi_map, seconds=args.seconds)
+    except (midi.MidiError, midi.MidiMapError) as e:
         raise CliError(str(e)) from e
 
 
@@ -298,7 +392,33 @@ def cmd_protocol(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "serve": cmd_serve, "protocol": cmd_protocol}
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bridge import bench
+
+    if args.seconds <= 0 or args.repeats < 1 or args.stream_seconds <= 0:
+        raise CliError("--seconds and --stream-seconds must be > 0 and --repeats >= 1")
+    return bench.main(args)
+
+
+def cmd_m4l(args: argparse.Namespace) -> int:
+    from bridge import m4l
+
+    try:
+        if args.check:
+            stale = m4l.check()
+            for line in stale:
+                print(f"stale: {line} (run `musicgen-bridge m4l build`)", file=sys.stderr)
+            return 1 if stale else 0
+        for path in m4l.build(write=True):
+            print(path)
+        return 0
+    except m4l.M4lError as e:
+        raise CliError(str(e)) from e
+
+
+COMMANDS = {"generate": cmd_generate, "serve": cmd_serve, "protocol": cmd_protocol, "bench": cmd_bench}
+COMMANDS["m4l"] = cmd_m4l
+COMMANDS["midi"] = cmd_midi
 
 
 def main(argv: list[str] | None = None) -> int:

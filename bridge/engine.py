@@ -30,6 +30,7 @@ HOP = SAMPLE_RATE // FRAME_RATE  # 640 samples per frame
 MAX_WINDOW_FRAMES = 1500  # 30 s: the context MusicGen was trained on
 
 StepCallback = Callable[[int, int], None]  # (steps done, steps total)
+FramesCallback = Callable[[int, torch.Tensor], None]  # (index of the first new frame, codes (B, K, n))
 
 
 class ModelError(RuntimeError):
@@ -373,11 +374,15 @@ class Engine:
         seed: int = 0,
         backend: str = "ours",
         on_step: StepCallback | None = None,
+        on_frames: FramesCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> torch.Tensor:
         """New codes after an optional prompt: returns (batch, K, P + n_frames), prompt codes first.
 
-        `chroma` (frames, 12) steers the melody; `prompt_codes` (K, P) are continued. Frame 0 of the chroma
+        `on_frames(first, codes (B, K, n))` receives the new frames in order as they complete (the delay
+        pattern completes frame t at step t + K - 1), for streamed decoding.
+
+        `chroma` (frames, 12) steers the melody; `prompt_codes` (K, P) or (batch, K, P) are continued. Frame 0 of the chroma
         aligns with frame 0 of the prompt. `batch` takes share the conditioning and differ by sampling.
         """
         if n_frames < 1:
@@ -387,33 +392,48 @@ class Engine:
             raise ModelError(f"{(p + n_frames) / FRAME_RATE:.1f} s exceeds the model's 30 s window")
         text = self.text_inputs(prompt, batch)
         features = self.melody_features(chroma, batch)
-        codes = (
-            None if prompt_codes is None else prompt_codes.to(self.device).unsqueeze(0).expand(batch, -1, -1)
-        )
-        with self._lock:
-            if backend == "transformers":
-                return self._generate_transformers(
-                    text, features, codes, n_frames, sampling, seed, on_step, cancel
-                )
-            if backend == "ours":
-                return self._generate_ours(text, features, codes, n_frames, sampling, seed, on_step, cancel)
+        codes = None
+        if prompt_codes is not None:  # (K, P) shared by every take, or (batch, K, P): one prompt per take
+            codes = prompt_codes.to(self.device)
+            codes = codes.expand(batch, -1, -1) if codes.dim() == 2 else codes
+            if codes.shape[:2] != (batch, self.num_codebooks):
+                raise ValueError(f"prompt codes {tuple(prompt_codes.shape)} do not fit batch {batch}")
+        run = {"transformers": self._generate_transformers, "ours": self._generate_ours}.get(backend)
+        if run is None:
             raise ValueError(f"unknown backend {backend!r} (ours or transformers)")
+        with self._lock:
+            return run(text, features, codes, n_frames, sampling, seed, on_step, on_frames, cancel)
 
-    def _generate_ours(
-        self, text, features, codes, n_frames, sampling, seed, on_step, cancel
-    ) -> torch.Tensor:
+    def _generate_ours(self, text, features, codes, n_frames, sampling, seed, on_step, on_frames, cancel):
         from bridge.decoder import Decoder
 
         if self._decoder is None:
             self._decoder = Decoder(self.model)
         gen = torch.Generator(device=self.device).manual_seed(seed)
         return self._decoder.generate(
-            text, features, codes, n_frames, sampling, generator=gen, on_step=on_step, cancel=cancel
+            text,
+            features,
+            codes,
+            n_frames,
+            sampling,
+            generator=gen,
+            on_step=on_step,
+            on_frames=on_frames,
+            cancel=cancel,
         )
 
     @torch.inference_mode()
-    def _generate_transformers(self, text, features, codes, n_frames, sampling, seed, on_step, cancel):
-        """The plain `model.generate()` path, kept for comparison (--engine transformers)."""
+    def _generate_transformers(
+        self, text, features, codes, n_frames, sampling, seed, on_step, on_frames, cancel
+    ):
+        """The plain `model.generate()` path, kept for comparison (--engine transformers).
+
+        A pass-through logits processor reports progress and new frames and cancels (plain MusicGen's
+        generate ignores `streamer` in transformers 5.23); the final codes are recorded where generate
+        hands them to EnCodec (generate always decodes them, as the baseline it is).
+        """
+        from transformers import LogitsProcessorList
+
         k = self.num_codebooks
         b = text["input_ids"].shape[0]
         kwargs = dict(text)
@@ -423,13 +443,74 @@ class Engine:
             kwargs["decoder_input_ids"] = codes.reshape(b * k, -1)  # un-delayed; generate prepends BOS
         kwargs.update(sampling_kwargs(sampling))
         steps = n_frames + k - 1  # the delay pattern needs K-1 extra steps to finish the last frame
-        collector = _CodeCollector(steps, on_step, cancel)
+        p = 0 if codes is None else codes.shape[-1]
+        if p + n_frames < k:  # transformers then skips the delay pattern and returns wrong codes
+            raise ValueError(f"transformers' generate needs at least {k} frames")
+        hook = _StepHook(steps, k, p, on_step, on_frames, cancel)
+        codec = self.model.audio_encoder
+        decode = codec.decode
+        last: list[torch.Tensor] = []
+
+        def recording_decode(audio_codes, *args, **kw):  # generate's final act is decode(codes (1, B, K, T))
+            last[:] = [audio_codes[0]]
+            return decode(audio_codes, *args, **kw)
+
+        codec.decode = recording_decode  # instance attribute shadows the method for this call only
         torch.manual_seed(seed)
-        with _quiet_transformers():
-            self.model.generate(**kwargs, max_new_tokens=steps, streamer=collector)
-        bos = torch.full((b * k, 1), self.pad_id, dtype=torch.long, device=self.device)
-        undelayed = bos if codes is None else torch.cat([bos, kwargs["decoder_input_ids"]], dim=1)
-        return collector.codes(self.model.decoder, undelayed, b, k, self.pad_id)
+        try:
+            with _quiet_transformers():
+                self.model.generate(
+                    **kwargs, max_new_tokens=steps, logits_processor=LogitsProcessorList([hook])
+                )
+        finally:
+            del codec.decode
+        out = last[0]  # the last decode call inside generate is its own (streaming calls come earlier)
+        hook.finish(out)
+        return out
+
+
+class _StepHook:
+    """A logits processor that only watches: `input_ids` (B*K, 1 + P + s) holds the delayed columns of the
+    s steps done so far. Position q holds frame q-1-c of codebook c, so frame f is complete at q = f + K."""
+
+    def __init__(
+        self,
+        steps: int,
+        k: int,
+        prompt_frames: int,
+        on_step: StepCallback | None,
+        on_frames: FramesCallback | None,
+        cancel: threading.Event | None,
+    ):
+        self.steps, self.k, self.p = steps, k, prompt_frames
+        self.on_step, self.on_frames, self.cancel = on_step, on_frames, cancel
+        self.emitted = 0  # new frames handed to on_frames
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
+        done = input_ids.shape[1] - 1 - self.p
+        if done > 0 and self.on_step is not None:
+            self.on_step(done, self.steps)
+        if self.on_frames is not None:
+            complete = done - (self.k - 1)
+            if complete > self.emitted:
+                b = input_ids.shape[0] // self.k
+                delayed = input_ids.view(b, self.k, -1)
+                frames = [
+                    delayed[:, c, self.p + 1 + c + self.emitted : self.p + 1 + c + complete]
+                    for c in range(self.k)
+                ]
+                self.on_frames(self.emitted, torch.stack(frames, dim=1))  # (B, K, n)
+                self.emitted = complete
+        return scores
+
+    def finish(self, codes: torch.Tensor) -> None:
+        """After the last step: report it, and the frames it completed. codes: (B, K, P + n)."""
+        if self.on_step is not None:
+            self.on_step(self.steps, self.steps)
+        if self.on_frames is not None and self.p + self.emitted < codes.shape[-1]:
+            self.on_frames(self.emitted, codes[:, :, self.p + self.emitted :])
 
 
 def sampling_kwargs(sampling: Sampling) -> dict:
@@ -445,36 +526,3 @@ def sampling_kwargs(sampling: Sampling) -> dict:
             top_p=sampling.top_p if 0 < sampling.top_p < 1 else None,
         )
     return kw
-
-
-class _CodeCollector:
-    """A transformers streamer that records the delayed token columns, reports progress and cancels.
-
-    `generate` hands it the initial (B*K, 1+P) delayed ids, then one (B*K,) column per step.
-    """
-
-    def __init__(self, steps: int, on_step: StepCallback | None, cancel: threading.Event | None):
-        self.steps, self.on_step, self.cancel = steps, on_step, cancel
-        self.columns: list[torch.Tensor] = []
-        self.done = 0
-
-    def put(self, value: torch.Tensor) -> None:
-        if self.cancel is not None and self.cancel.is_set():
-            raise Cancelled()
-        if value.dim() == 2:  # the prompt
-            self.columns.append(value)
-            return
-        self.columns.append(value[:, None])
-        self.done += 1
-        if self.on_step is not None:
-            self.on_step(self.done, self.steps)
-
-    def end(self) -> None:
-        pass
-
-    def codes(self, decoder, undelayed: torch.Tensor, batch: int, k: int, pad_id: int) -> torch.Tensor:
-        """undelayed: (B*K, 1 + P) BOS + prompt codes, as generate saw them => (B, K, P + frames)."""
-        seq = torch.cat([c.to(undelayed.device) for c in self.columns], dim=1)  # (B*K, 1+P+steps) delayed
-        _, mask = decoder.build_delay_pattern_mask(undelayed, pad_token_id=pad_id, max_length=seq.shape[1])
-        seq = decoder.apply_delay_pattern_mask(seq, mask)
-        return seq[seq != pad_id].reshape(batch, k, -1)

@@ -24,7 +24,17 @@ from bridge import __version__
 from bridge.audio_io import format_bpm, output_stem, read_audio, resample, to_mono, write_wav_unique
 from bridge.chroma import CHROMA_LENGTH, align_melody, chroma_onehot
 from bridge.config import GenerationRequest
-from bridge.engine import FRAME_RATE, HOP, SAMPLE_RATE, Engine, ModelError, Sampling
+from bridge.engine import (
+    FRAME_RATE,
+    HOP,
+    MAX_WINDOW_FRAMES,
+    SAMPLE_RATE,
+    Engine,
+    FramesCallback,
+    ModelError,
+    Sampling,
+    StepCallback,
+)
 from bridge.loops import (
     DEFAULT_FADE_SECONDS,
     apply_peak_ceiling,
@@ -34,17 +44,34 @@ from bridge.loops import (
     remove_dc,
     whole_beats_seconds,
 )
+from bridge.streaming import Chunk, StreamingDecoder
 
 log = logging.getLogger(__name__)
 
+EXTEND_STRIDE_FRAMES = 18 * FRAME_RATE  # audiocraft's extend_stride: 18 s new per window, 12 s of context
 TAIL_MARGIN_SECONDS = 0.1  # generated past loop end + fade: resampler and codec edge effects stay outside
 ProgressCallback = Callable[[float], None]  # fraction 0..1
 
 
 @dataclass(frozen=True)
+class Melody:
+    """A clip's chroma at its own tempo, and how it sits on the song's timeline."""
+
+    chroma: torch.Tensor  # (F, 12) one-hot at CHROMA_FRAME_RATE, the clip's own tempo
+    clip_seconds: float  # length of the clip region at its own tempo
+    stretch: float  # clip_bpm / song_bpm: seconds on the song timeline per second of clip
+    start_seconds: float  # where the melody starts, in seconds from decoder frame 0 of the request
+
+    def window(self, window_start_seconds: float) -> torch.Tensor:
+        """(CHROMA_LENGTH, 12) chroma prefix for a model window starting at that time (loops the clip)."""
+        offset = self.start_seconds - window_start_seconds
+        return align_melody(self.chroma, self.clip_seconds, CHROMA_LENGTH, self.stretch, offset)
+
+
+@dataclass(frozen=True)
 class Conditioning:
     text: str
-    chroma: torch.Tensor | None = None  # (chroma_length, 12) one-hot, aligned to decoder frame 0
+    melody: Melody | None = None
     prompt_codes: torch.Tensor | None = None  # (K, P) EnCodec codes of the continuation prompt
     prompt_audio: np.ndarray | None = None  # (P * 640,) the prompt at 32 kHz, mono
 
@@ -81,13 +108,13 @@ def prompt_clip(request: GenerationRequest) -> np.ndarray:
     return np.ascontiguousarray(mono[len(mono) - n :], dtype=np.float32)
 
 
-def melody_chroma(request: GenerationRequest, offset_seconds: float) -> torch.Tensor:
-    """(CHROMA_LENGTH, 12): the melody clip's chroma, retimed to the song tempo, looped from `offset`."""
+def load_melody(request: GenerationRequest, start_seconds: float) -> Melody:
+    """The melody clip's chroma, to be retimed to the song tempo and looped from `start_seconds`."""
     assert request.melody is not None
     audio, sr = read_audio(request.melody, request.region)
-    chroma = chroma_onehot(audio, sr)
-    stretch = request.clip_bpm / request.bpm
-    return align_melody(chroma, audio.shape[-1] / sr, CHROMA_LENGTH, stretch, offset_seconds)
+    return Melody(
+        chroma_onehot(audio, sr), audio.shape[-1] / sr, request.clip_bpm / request.bpm, start_seconds
+    )
 
 
 def prepare(engine: Engine, request: GenerationRequest) -> Conditioning:
@@ -99,8 +126,87 @@ def prepare(engine: Engine, request: GenerationRequest) -> Conditioning:
         prompt_audio = prompt_clip(request)
         prompt_codes = engine.encode_audio(prompt_audio)
     offset = 0.0 if prompt_audio is None else len(prompt_audio) / SAMPLE_RATE
-    chroma = melody_chroma(request, offset) if request.melody is not None else None
-    return Conditioning(request.text, chroma, prompt_codes, prompt_audio)
+    melody = load_melody(request, offset) if request.melody is not None else None
+    return Conditioning(request.text, melody, prompt_codes, prompt_audio)
+
+
+# ------------------------------------------------------------------------------------ long loops
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int  # first decoder frame of the window, counted from frame 0 of the request
+    prompt: int  # frames of the window that are given (user prompt, or the previous window's tail)
+    new: int  # frames the window generates
+
+
+def plan_windows(
+    prompt_frames: int, new_frames: int, window: int = MAX_WINDOW_FRAMES, stride: int = EXTEND_STRIDE_FRAMES
+) -> list[Window]:
+    """Sliding windows (audiocraft's extend_stride): the first window holds the user prompt and generates
+    up to the window size; each later one is prompted with the last `window - stride` frames so far and
+    generates up to `stride` more."""
+    if not 0 < stride < window:
+        raise ValueError("need 0 < stride < window")
+    if prompt_frames >= window:
+        raise ModelError(f"a {prompt_frames / FRAME_RATE:.1f} s prompt leaves no room in the 30 s window")
+    first = min(new_frames, window - prompt_frames)
+    plan = [Window(0, prompt_frames, first)]
+    done = prompt_frames + first
+    context = window - stride
+    while done < prompt_frames + new_frames:
+        new = min(stride, prompt_frames + new_frames - done)
+        plan.append(Window(done - context, context, new))
+        done += new
+    return plan
+
+
+def generate_codes(
+    engine: Engine,
+    cond: Conditioning,
+    n_frames: int,
+    batch: int,
+    sampling: Sampling,
+    seed: int,
+    backend: str,
+    on_step: StepCallback | None,
+    cancel: threading.Event | None,
+    on_frames: FramesCallback | None = None,
+) -> torch.Tensor:
+    """(batch, K, P + n_frames) codes, through as many 30 s windows as the length needs.
+
+    `on_frames(first, codes)` sees every new frame once, in order, across windows (for streaming)."""
+    plan = plan_windows(cond.prompt_frames, n_frames)
+    k = engine.num_codebooks
+    total = sum(w.new + k - 1 for w in plan)  # decoder steps over all windows: the progress total
+    done_before = done_frames = 0
+    codes = None
+    for i, w in enumerate(plan):
+        # window 0: the user's prompt (K, P); later: each take's own tail (B, K, context)
+        prompt = cond.prompt_codes if i == 0 else codes[:, :, -w.prompt :]
+        chroma = None if cond.melody is None else cond.melody.window(w.start / FRAME_RATE)
+
+        def step(done: int, _total: int, base: int = done_before) -> None:
+            if on_step is not None:
+                on_step(base + done, total)
+
+        out = engine.generate(
+            cond.text,
+            n_frames=w.new,
+            batch=batch,
+            chroma=chroma,
+            prompt_codes=prompt,
+            sampling=sampling,
+            seed=seed + i,
+            backend=backend,
+            on_step=step,
+            cancel=cancel,
+        )
+        codes = out if codes is None else torch.cat([codes, out[:, :, -w.new :]], dim=2)
+        done_before += w.new + k - 1
+        done_frames += w.new
+    assert codes is not None
+    return codes
 
 
 # ------------------------------------------------------------------------------------ rendering
@@ -154,9 +260,13 @@ def render(
     *,
     backend: str = "ours",
     on_progress: ProgressCallback | None = None,
+    on_chunk: Callable[[Chunk], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> RenderResult:
-    """Generate `request.variations` loops and write them into `out_dir`; returns the written paths."""
+    """Generate `request.variations` loops and write them into `out_dir`; returns the written paths.
+
+    `on_chunk` receives the raw 32 kHz audio of every take (Chunk.audio is (takes, samples)) in ~0.5 s
+    pieces while the model is still generating: a preview, before tail folding and loudness."""
     t0 = time.perf_counter()
     loop_len, fade_len, n_frames = loop_plan(request)
     cond = prepare(engine, request)
@@ -168,18 +278,25 @@ def render(
             on_progress(0.95 * done / total)
 
     sampling = Sampling(request.temperature, request.top_k, request.top_p, request.cfg)
-    codes = engine.generate(
-        cond.text,
-        n_frames=n_frames,
-        batch=request.variations,
-        chroma=cond.chroma,
-        prompt_codes=cond.prompt_codes,
-        sampling=sampling,
-        seed=request.seed,
-        backend=backend,
-        on_step=on_step,
-        cancel=cancel,
+    stream = None
+    if on_chunk is not None:  # the prompt frames are context for the first chunk, never emitted
+        stream = StreamingDecoder(engine.model.audio_encoder, on_chunk=on_chunk, skip_frames=p)
+        if p:
+            stream.push(cond.prompt_codes.expand(request.variations, -1, -1))
+    codes = generate_codes(
+        engine,
+        cond,
+        n_frames,
+        request.variations,
+        sampling,
+        request.seed,
+        backend,
+        on_step,
+        cancel,
+        on_frames=None if stream is None else lambda _i, c: stream.push(c),
     )
+    if stream is not None:
+        stream.flush()
     t2 = time.perf_counter()
     audio = engine.decode_codes(codes)  # (B, (P + n) * 640)
     t3 = time.perf_counter()

@@ -11,7 +11,7 @@ import soundfile as sf
 from bridge.config import GenerationRequest
 from bridge.engine import HOP, SAMPLE_RATE
 from bridge.loops import TimeSignature, loop_samples, typical_step, wrap_discontinuity
-from bridge.pipeline import prompt_clip, render
+from bridge.pipeline import Window, prompt_clip, render
 
 BACKEND = "ours" if importlib.util.find_spec("bridge.decoder") else "transformers"
 
@@ -123,3 +123,37 @@ def test_progress_is_monotonic_and_ends_at_one(debug_engine, tmp_path):
     seen: list[float] = []
     render(debug_engine, req(), tmp_path, backend=BACKEND, on_progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+
+
+def test_window_plan_covers_the_request_in_30s_windows():
+    from bridge.pipeline import plan_windows
+
+    assert plan_windows(0, 1000) == [Window(0, 0, 1000)]
+    plan = plan_windows(200, 2500)
+    assert plan[0] == Window(0, 200, 1300)
+    assert all(w.prompt + w.new <= 1500 for w in plan)
+    assert sum(w.new for w in plan) == 2500
+    for prev, w in zip(plan, plan[1:]):  # each window starts so its context ends where the last one ended
+        assert w.start + w.prompt == prev.start + prev.prompt + prev.new
+    with pytest.raises(ValueError):
+        plan_windows(0, 10, stride=1500)
+
+
+def test_40_second_loop_is_exact_through_sliding_windows(debug_engine, tmp_path, clip):
+    steps: list[tuple[int, int]] = []
+    r = req(bars=10, bpm=60.0, sample_rate=32000, melody=clip(440.0, 3.0, 32000))  # 10 bars of 4/4 at 60 = 40 s
+    cond_calls = []
+    original = debug_engine.generate
+
+    def spy(*args, **kw):
+        cond_calls.append((kw["n_frames"], None if kw["prompt_codes"] is None else kw["prompt_codes"].shape))
+        return original(*args, **kw)
+
+    debug_engine.generate = spy
+    try:
+        (path,) = render(debug_engine, r, tmp_path, backend=BACKEND, on_progress=lambda f: steps.append(f)).paths
+    finally:
+        del debug_engine.generate
+    assert sf.info(path).frames == 40 * 32000
+    assert len(cond_calls) == 2 and cond_calls[0][0] == 1500 and cond_calls[1][1][-1] == 600
+    assert steps == sorted(steps) and steps[-1] == 1.0
