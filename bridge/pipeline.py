@@ -190,6 +190,10 @@ def generate_codes(
             if on_step is not None:
                 on_step(base + done, total)
 
+        def frames(first: int, new: torch.Tensor, base: int = done_frames) -> None:
+            if on_frames is not None:
+                on_frames(base + first, new)
+
         out = engine.generate(
             cond.text,
             n_frames=w.new,
@@ -200,6 +204,7 @@ def generate_codes(
             seed=seed + i,
             backend=backend,
             on_step=step,
+            on_frames=frames,
             cancel=cancel,
         )
         codes = out if codes is None else torch.cat([codes, out[:, :, -w.new :]], dim=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -13,7 +13,7 @@ from bridge.engine import HOP, SAMPLE_RATE
 from bridge.loops import TimeSignature, loop_samples, typical_step, wrap_discontinuity
 from bridge.pipeline import Window, prompt_clip, render
 
-BACKEND = "ours" if importlib.util.find_spec("bridge.decoder") else "transformers"
+BACKEND = "ours"
 
 
 def req(**kw) -> GenerationRequest:
@@ -133,7 +133,7 @@ def test_window_plan_covers_the_request_in_30s_windows():
     assert plan[0] == Window(0, 200, 1300)
     assert all(w.prompt + w.new <= 1500 for w in plan)
     assert sum(w.new for w in plan) == 2500
-    for prev, w in zip(plan, plan[1:]):  # each window starts so its context ends where the last one ended
+    for prev, w in pairwise(plan):  # each window's context ends where the previous window ended
         assert w.start + w.prompt == prev.start + prev.prompt + prev.new
     with pytest.raises(ValueError):
         plan_windows(0, 10, stride=1500)
@@ -141,7 +141,9 @@ def test_window_plan_covers_the_request_in_30s_windows():
 
 def test_40_second_loop_is_exact_through_sliding_windows(debug_engine, tmp_path, clip):
     steps: list[tuple[int, int]] = []
-    r = req(bars=10, bpm=60.0, sample_rate=32000, melody=clip(440.0, 3.0, 32000))  # 10 bars of 4/4 at 60 = 40 s
+    r = req(
+        bars=10, bpm=60.0, sample_rate=32000, melody=clip(440.0, 3.0, 32000)
+    )  # 10 bars of 4/4 at 60 = 40 s
     cond_calls = []
     original = debug_engine.generate
 
@@ -151,9 +153,34 @@ def test_40_second_loop_is_exact_through_sliding_windows(debug_engine, tmp_path,
 
     debug_engine.generate = spy
     try:
-        (path,) = render(debug_engine, r, tmp_path, backend=BACKEND, on_progress=lambda f: steps.append(f)).paths
+        (path,) = render(
+            debug_engine, r, tmp_path, backend=BACKEND, on_progress=lambda f: steps.append(f)
+        ).paths
     finally:
         del debug_engine.generate
     assert sf.info(path).frames == 40 * 32000
     assert len(cond_calls) == 2 and cond_calls[0][0] == 1500 and cond_calls[1][1][-1] == 600
     assert steps == sorted(steps) and steps[-1] == 1.0
+
+
+def test_streamed_chunks_arrive_during_generation_and_cover_the_new_audio(debug_engine, tmp_path, clip):
+    from bridge.pipeline import loop_plan
+
+    r = req(bars=2, continue_from=clip(330.0, 3.0, 32000), prompt_seconds=1.0, variations=2)
+    chunks, progress_at_chunk, progress = [], [], [0.0]
+
+    def on_progress(f: float) -> None:
+        progress[0] = f
+
+    def on_chunk(c) -> None:
+        chunks.append(c)
+        progress_at_chunk.append(progress[0])
+
+    render(debug_engine, r, tmp_path, backend=BACKEND, on_progress=on_progress, on_chunk=on_chunk)
+    _, _, n_frames = loop_plan(r)
+    assert [c.index for c in chunks] == list(range(len(chunks))) and len(chunks) > 3
+    starts = [c.start_sample for c in chunks]
+    assert starts[0] == 0 and all(a.end_sample == b.start_sample for a, b in pairwise(chunks))
+    assert chunks[-1].end_sample == n_frames * HOP  # the prompt is context, never re-emitted
+    assert all(c.audio.shape[0] == 2 for c in chunks)  # every take streams
+    assert progress_at_chunk[0] < 0.5  # the first chunk comes long before the loop is finished
