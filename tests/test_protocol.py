@@ -337,3 +337,11 @@ def test_parse_request_only_ever_raises_protocol_errors(address, args):
             protocol.generation_kwargs(request)
         except ProtocolError as e:
             assert e.code == "missing_argument"
+
+
+def test_readme_protocol_table_is_in_sync():
+    """The README's protocol section is generated from the table; regenerate it when the protocol changes."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    begin, end = "<!-- protocol:begin -->\n", "\n<!-- protocol:end -->"
+    section = readme[readme.index(begin) + len(begin) : readme.index(end)]
+    assert section.strip() == protocol.to_markdown().strip()
