@@ -362,7 +362,16 @@ def _midi_hook(args: argparse.Namespace):
             midi.find_port(backend.output_names(), options.out_port, "output")
     except (midi.MidiError, midi.MidiMapError) as e:
         raise CliError(str(e)) from e
-    return lambda server: midi.attach(server, options, backend=backend).stop
+
+    def start(server):
+        from bridge.server import ServerError
+
+        try:
+            return midi.attach(server, options, backend=backend).stop
+        except (midi.MidiError, midi.MidiMapError) as e:  # the file changed since it was checked
+            raise ServerError(f"MIDI: {e}") from e
+
+    return start
 
 
 def cmd_midi(args: argparse.Namespace) -> int:
