@@ -349,24 +349,29 @@ class Decoder:
     def _sample(self, st: _Step, logits: torch.Tensor) -> torch.Tensor:
         """(rows*K, V) float32 logits => (B*K,) codes. transformers' processors in its order: CFG, temperature,
         top-k, top-p; then one multinomial draw per row by the exponential race argmax(p / q), q ~ Exp(1)
-        (what torch.multinomial does for one sample, without its host-side validity check)."""
+        (what torch.multinomial does for one sample, without its host-side validity check). With top-k the
+        draw runs over the k best (sorted) candidates only, which is the same distribution at a fraction of
+        the cost: top-p then needs no sort of the whole vocabulary either."""
         if st.cfg:
             cond, uncond = logits.chunk(2)
             logits = uncond + (cond - uncond) * st.scalars[0]
         if st.greedy:
             return logits.argmax(-1)
         scores = logits / st.scalars[1]
-        if st.top_k:
-            kth = torch.topk(scores, st.top_k).values[:, -1:]
-            scores = scores.masked_fill(scores < kth, -math.inf)
+        index = None
+        if st.top_k:  # sample among the k best only: k values instead of the whole vocabulary per row
+            scores, index = torch.topk(scores, st.top_k)  # (rows, k), descending
         if st.top_p:
-            ascending, order = scores.sort(-1)
-            drop = ascending.softmax(-1).cumsum(-1) <= st.scalars[2]
+            if index is None:  # no top-k: sort the whole vocabulary once
+                scores, index = scores.sort(-1, descending=True)
+            # transformers' rule on ascending order: drop tokens while the cumulative mass <= 1 - top_p
+            drop = scores.flip(-1).softmax(-1).cumsum(-1) <= st.scalars[2]
             drop[:, -1] = False  # keep at least the most likely token
-            scores = scores.masked_fill(drop.scatter(1, order, drop), -math.inf)
+            scores = scores.masked_fill(drop.flip(-1), -math.inf)
         probs = scores.softmax(-1)
         race = torch.empty_like(probs).exponential_(generator=self._gen)
-        return (probs / race.clamp_min_(torch.finfo(probs.dtype).tiny)).argmax(-1)
+        choice = (probs / race.clamp_min_(torch.finfo(probs.dtype).tiny)).argmax(-1)
+        return choice if index is None else index.gather(1, choice[:, None]).squeeze(1)
 
     def _emit(self, st: _Step, logits: torch.Tensor) -> None:
         """Sample the column at pos + 1, apply the delay pattern / prompt forcing, store it and advance pos."""

@@ -7,6 +7,7 @@ are caught where `generate` passes them to `audio_encoder.decode` (`transformers
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
@@ -332,3 +333,29 @@ def test_shapes_and_prompt_preserved(debug):
     assert out.shape == (3, K, 7 + 5) and out.dtype == torch.long
     assert torch.equal(out[:, :, :7], codes[None].expand(3, -1, -1))
     assert debug.generate("x", n_frames=1, sampling=GREEDY).shape == (1, K, 1)
+
+
+@pytest.mark.parametrize("top_k,top_p", [(0, 0.0), (5, 0.0), (0, 0.8), (5, 0.8)])
+def test_sampler_draws_from_the_filtered_distribution(debug, top_k, top_p):
+    """Empirical frequencies of the on-device sampler match softmax after transformers' top-k / top-p."""
+    from types import SimpleNamespace
+
+    decoder = Decoder(debug.model)
+    decoder._gen = torch.Generator().manual_seed(0)
+    logits = torch.tensor([[2.0, 1.5, 1.0, 0.5, 0.0, -0.5, -1.0, -3.0]]).repeat(20000, 1)
+    st = SimpleNamespace(
+        cfg=False, greedy=False, top_k=top_k, top_p=top_p > 0, scalars=torch.tensor([1.0, 1.0, 1.0 - top_p])
+    )
+    draws = decoder._sample(st, logits)
+    expected = logits[0].clone()
+    if top_k:
+        expected[expected < expected.topk(top_k).values[-1]] = -math.inf
+    if top_p:
+        ascending, order = expected.sort()
+        drop = ascending.softmax(-1).cumsum(-1) <= 1 - top_p
+        drop[-1] = False
+        expected[order[drop]] = -math.inf
+    p = expected.softmax(-1)
+    freq = torch.bincount(draws, minlength=8).float() / len(draws)
+    assert torch.allclose(freq, p, atol=0.015), (freq, p)
+    assert (freq[p == 0] == 0).all()

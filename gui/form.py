@@ -1,0 +1,442 @@
+"""The request form: prompt, tempo, length, seed, takes, sampling, and the clip with its mode.
+
+    form = GenerateForm()
+    values = form.values()                                   # a plain FormValues
+    params = build_params(values, seed=7, variations=1)      # generate keys for OscClient.generate
+
+Ranges and defaults come from the protocol table (`bridge.protocol.REQUESTS["generate"]`), so the form
+cannot offer what the daemon would refuse. `build_params` is pure and tested without widgets.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from PyQt6.QtCore import QSettings, Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bridge import protocol
+from gui import theme
+from gui.clip_zone import ClipDropZone
+
+GENERATE = protocol.REQUESTS["generate"]
+MAX_RECENT_PROMPTS = 20
+TIME_SIGNATURES = ("4/4", "3/4", "6/8", "7/8", "5/4", "12/8", "2/4")
+CLIP_MODES = ("melody", "continue", "both")
+CLIP_MODE_LABELS = {"melody": "Melody", "continue": "Continue", "both": "Both"}
+CLIP_MODE_TIPS = {
+    "melody": "The clip's melody (chroma) steers the new loop",
+    "continue": "The end of the clip is continued: the loop starts where the clip stops",
+    "both": "Continue the clip and follow its melody",
+}
+SETTINGS_GROUP = "form"
+SPIN_MIN_WIDTH = 64  # px: number boxes otherwise size themselves for their largest value
+CLIP_SPIN_MIN_WIDTH = 86  # px: room for "same" and "12.50 s"
+
+
+def _spec(name: str) -> protocol.Field:
+    spec = GENERATE.field(name)
+    assert spec is not None, name
+    return spec
+
+
+@dataclass
+class FormValues:
+    prompt: str = ""
+    bpm: float = 120.0
+    bars: int = 4
+    time_signature: str = "4/4"
+    seed: int = 0
+    seed_locked: bool = False
+    variations: int = 4  # takes made by the Variations button
+    temperature: float = float(_spec("temperature").default)
+    top_k: int = int(_spec("top_k").default)
+    top_p: float = float(_spec("top_p").default)
+    cfg: float = float(_spec("cfg").default)
+    clip_path: str = ""
+    clip_mode: str = "melody"
+    clip_bpm: float = 0.0  # 0 = the clip is at the song tempo
+    use_region: bool = False
+    region_start: float = 0.0
+    region_end: float = 0.0
+    prompt_seconds: float = float(_spec("prompt_seconds").default)
+
+
+def build_params(
+    v: FormValues, *, seed: int, variations: int = 1, continue_from: str | None = None
+) -> dict[str, Any]:
+    """The `generate` keys for these form values. `continue_from` (the Continue button) continues that
+    file; the clip then adds its melody only in 'both' mode."""
+    params: dict[str, Any] = {
+        "prompt": v.prompt.strip(),
+        "bpm": float(v.bpm),
+        "bars": int(v.bars),
+        "time_signature": v.time_signature.strip() or "4/4",
+        "seed": int(seed),
+        "variations": int(variations),
+        "temperature": float(v.temperature),
+        "top_k": int(v.top_k),
+        "top_p": float(v.top_p),
+        "cfg": float(v.cfg),
+    }
+    clip = v.clip_path or None
+    if continue_from:
+        melody = clip if v.clip_mode == "both" else None
+        cont: str | None = continue_from
+    else:
+        melody = clip if v.clip_mode in ("melody", "both") else None
+        cont = clip if v.clip_mode in ("continue", "both") else None
+    if melody:
+        params["melody"] = melody
+    if cont:
+        params["continue"] = cont
+        params["prompt_seconds"] = float(v.prompt_seconds)
+    if clip and clip in (melody, cont):
+        if v.clip_bpm > 0:
+            params["melody_bpm"] = float(v.clip_bpm)
+        if v.use_region and v.region_end > v.region_start:
+            params["region_start"] = float(v.region_start)
+            params["region_end"] = float(v.region_end)
+    return params
+
+
+def _double(name: str, decimals: int, step: float) -> QDoubleSpinBox:
+    spec = _spec(name)
+    box = QDoubleSpinBox()
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    box.setRange(float(spec.low if spec.low is not None else 0.0), float(spec.high or 1e6))
+    if spec.default is not None:
+        box.setValue(float(spec.default))
+    box.setToolTip(spec.doc[:1].upper() + spec.doc[1:])
+    box.setKeyboardTracking(False)
+    box.setMinimumWidth(SPIN_MIN_WIDTH)
+    return box
+
+
+def _int(name: str) -> QSpinBox:
+    spec = _spec(name)
+    box = QSpinBox()
+    box.setRange(int(spec.low if spec.low is not None else 0), int(spec.high or 2**31 - 1))
+    if spec.default is not None:
+        box.setValue(int(spec.default))
+    box.setToolTip(spec.doc[:1].upper() + spec.doc[1:])
+    box.setMinimumWidth(SPIN_MIN_WIDTH)
+    return box
+
+
+def _section(text: str) -> QLabel:
+    return theme.set_role(QLabel(text.upper()), "section")
+
+
+class GenerateForm(QWidget):
+    changed = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        # prompt
+        self.prompt = QComboBox()
+        self.prompt.setEditable(True)
+        self.prompt.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.prompt.setMaxCount(MAX_RECENT_PROMPTS)
+        self.prompt.lineEdit().setPlaceholderText(
+            "Describe the loop, e.g. dusty boom bap drums, vinyl crackle"
+        )
+        self.prompt.lineEdit().setMaxLength(protocol.MAX_PROMPT_CHARS)
+        self.prompt.setToolTip("What the loop should sound like. The arrow lists your recent prompts.")
+        # tempo and length
+        self.bpm = _double("bpm", 2, 1.0)
+        self.bpm.setValue(120.0)
+        self.bars = _int("bars")
+        self.bars.setValue(4)
+        self.time_signature = QComboBox()
+        self.time_signature.setEditable(True)
+        self.time_signature.addItems(TIME_SIGNATURES)
+        self.time_signature.setToolTip("Beats per bar / beat unit")
+        # seed and takes
+        self.seed = QSpinBox()
+        self.seed.setRange(0, protocol.MAX_SEED)
+        self.seed.setMinimumWidth(SPIN_MIN_WIDTH)
+        self.seed.setToolTip("Random seed. Unlocked: a new one for every request. Locked: repeatable")
+        self.seed_lock = QToolButton()
+        self.seed_lock.setText("Lock")
+        self.seed_lock.setCheckable(True)
+        self.seed_lock.setToolTip(
+            "Keep this seed for the next requests (same seed + same settings = same loop)"
+        )
+        self.seed_lock.toggled.connect(self._seed_lock_changed)
+        self.variations = _int("variations")
+        self.variations.setValue(4)
+        self.variations.setPrefix("×")
+        self.variations.setToolTip("Takes generated by the Variations button (one batched pass)")
+        # advanced
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setObjectName("disclosure")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setText("ADVANCED  ·  sampling")
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        self.temperature = _double("temperature", 2, 0.05)
+        self.top_k = _int("top_k")
+        self.top_p = _double("top_p", 2, 0.05)
+        self.cfg = _double("cfg", 1, 0.5)
+        self.reset_advanced = QToolButton()
+        self.reset_advanced.setText("Defaults")
+        self.reset_advanced.setToolTip("Back to the model's usual settings (temperature 1, top-k 250, CFG 3)")
+        self.reset_advanced.clicked.connect(self._reset_advanced)
+        self.advanced = QWidget()
+        adv = QGridLayout(self.advanced)
+        adv.setContentsMargins(0, 0, 0, 0)
+        for col, (label, box) in enumerate(
+            (
+                ("Temperature", self.temperature),
+                ("Top-k", self.top_k),
+                ("Top-p", self.top_p),
+                ("CFG", self.cfg),
+            )
+        ):
+            adv.addWidget(theme.set_role(QLabel(label), "muted"), 0, col)
+            adv.addWidget(box, 1, col)
+        adv.addWidget(self.reset_advanced, 1, 4)
+        self.advanced.setVisible(False)
+        # clip
+        self.clip = ClipDropZone()
+        self.mode_group = QButtonGroup(self)
+        self.mode_buttons: dict[str, QRadioButton] = {}
+        modes = QHBoxLayout()
+        modes.addWidget(theme.set_role(QLabel("Use clip for"), "muted"))
+        for mode in CLIP_MODES:
+            button = QRadioButton(CLIP_MODE_LABELS[mode])
+            button.setToolTip(CLIP_MODE_TIPS[mode])
+            self.mode_group.addButton(button)
+            self.mode_buttons[mode] = button
+            modes.addWidget(button)
+        modes.addStretch(1)
+        self.mode_buttons["melody"].setChecked(True)
+        self.clip_bpm = _double("melody_bpm", 2, 1.0)
+        self.clip_bpm.setMinimum(0.0)
+        self.clip_bpm.setSpecialValueText("same")
+        self.clip_bpm.setValue(0.0)
+        self.clip_bpm.setToolTip("The clip's own tempo, if it differs from the song (its melody is retimed)")
+        self.use_region = QCheckBox("Region")
+        self.use_region.setToolTip("Use only part of the clip (seconds)")
+        self.region_start = _double("region_start", 2, 0.25)
+        self.region_end = _double("region_end", 2, 0.25)
+        self.region_start.setSuffix(" s")
+        self.region_end.setSuffix(" s")
+        self.use_region.toggled.connect(self._region_toggled)
+        self.prompt_seconds = _double("prompt_seconds", 1, 0.5)
+        self.prompt_seconds.setMinimum(0.5)
+        self.prompt_seconds.setSuffix(" s")
+        self.prompt_seconds.setToolTip("How much of the clip's end prompts a continuation")
+        for box in (self.clip_bpm, self.region_start, self.region_end, self.prompt_seconds):
+            box.setMinimumWidth(CLIP_SPIN_MIN_WIDTH)
+        self.clip_options = QWidget()
+        opts = QGridLayout(self.clip_options)
+        opts.setContentsMargins(0, 0, 0, 0)
+        opts.addLayout(modes, 0, 0, 1, 6)
+        opts.addWidget(theme.set_role(QLabel("Clip BPM"), "muted"), 1, 0)
+        opts.addWidget(self.clip_bpm, 1, 1)
+        opts.addWidget(self.use_region, 1, 2)
+        opts.addWidget(self.region_start, 1, 3)
+        opts.addWidget(theme.set_role(QLabel("to"), "muted"), 1, 4)
+        opts.addWidget(self.region_end, 1, 5)
+        opts.addWidget(theme.set_role(QLabel("Prompt"), "muted"), 2, 0)
+        opts.addWidget(self.prompt_seconds, 2, 1)
+        self.clip.clip_changed.connect(self._clip_changed)
+
+        # layout
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(4)
+        for col, (label, widget) in enumerate(
+            (("BPM", self.bpm), ("Bars", self.bars), ("Time sig.", self.time_signature))
+        ):
+            grid.addWidget(theme.set_role(QLabel(label), "muted"), 0, col)
+            grid.addWidget(widget, 1, col)
+        seed_row = QHBoxLayout()
+        seed_row.setSpacing(4)
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.seed_lock)
+        grid.addWidget(theme.set_role(QLabel("Seed"), "muted"), 2, 0, 1, 2)
+        grid.addLayout(seed_row, 3, 0, 1, 2)
+        grid.addWidget(theme.set_role(QLabel("Variations"), "muted"), 2, 2)
+        grid.addWidget(self.variations, 3, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addWidget(_section("Prompt"))
+        layout.addWidget(self.prompt)
+        layout.addSpacing(6)
+        layout.addWidget(_section("Tempo & length"))
+        layout.addLayout(grid)
+        layout.addSpacing(2)
+        layout.addWidget(self.advanced_toggle)
+        layout.addWidget(self.advanced)
+        layout.addSpacing(6)
+        layout.addWidget(_section("Clip"))
+        layout.addWidget(self.clip)
+        layout.addWidget(self.clip_options)
+        self._clip_changed("")
+        self._region_toggled(False)
+        self.new_seed()
+
+        for box in (self.bpm, self.bars, self.seed, self.variations, self.temperature, self.top_k):
+            box.valueChanged.connect(self.changed)
+        self.prompt.editTextChanged.connect(self.changed)
+
+    # ------------------------------------------------------------------ values
+
+    def clip_mode(self) -> str:
+        return next((m for m, b in self.mode_buttons.items() if b.isChecked()), "melody")
+
+    def values(self) -> FormValues:
+        return FormValues(
+            prompt=self.prompt.currentText(),
+            bpm=self.bpm.value(),
+            bars=self.bars.value(),
+            time_signature=self.time_signature.currentText(),
+            seed=self.seed.value(),
+            seed_locked=self.seed_lock.isChecked(),
+            variations=self.variations.value(),
+            temperature=self.temperature.value(),
+            top_k=self.top_k.value(),
+            top_p=self.top_p.value(),
+            cfg=self.cfg.value(),
+            clip_path=self.clip.path,
+            clip_mode=self.clip_mode(),
+            clip_bpm=self.clip_bpm.value(),
+            use_region=self.use_region.isChecked(),
+            region_start=self.region_start.value(),
+            region_end=self.region_end.value(),
+            prompt_seconds=self.prompt_seconds.value(),
+        )
+
+    def set_values(self, v: FormValues) -> None:
+        self.prompt.setEditText(v.prompt)
+        self.bpm.setValue(v.bpm)
+        self.bars.setValue(v.bars)
+        self.time_signature.setEditText(v.time_signature)
+        self.seed.setValue(v.seed)
+        self.seed_lock.setChecked(v.seed_locked)
+        self.variations.setValue(v.variations)
+        self.temperature.setValue(v.temperature)
+        self.top_k.setValue(v.top_k)
+        self.top_p.setValue(v.top_p)
+        self.cfg.setValue(v.cfg)
+        self.clip.set_clip(v.clip_path)
+        self.mode_buttons.get(v.clip_mode, self.mode_buttons["melody"]).setChecked(True)
+        self.clip_bpm.setValue(v.clip_bpm)
+        self.use_region.setChecked(v.use_region)
+        self.region_start.setValue(v.region_start)
+        self.region_end.setValue(v.region_end)
+        self.prompt_seconds.setValue(v.prompt_seconds)
+
+    def next_seed(self) -> int:
+        """The seed for the next request: the shown one when locked, else a fresh random one (shown)."""
+        if not self.seed_lock.isChecked():
+            self.new_seed()
+        return self.seed.value()
+
+    def new_seed(self) -> None:
+        self.seed.setValue(random.randint(0, protocol.MAX_SEED))
+
+    def remember_prompt(self, text: str) -> None:
+        """Put `text` at the top of the recent prompts."""
+        text = text.strip()
+        if not text:
+            return
+        index = self.prompt.findText(text, Qt.MatchFlag.MatchFixedString | Qt.MatchFlag.MatchCaseSensitive)
+        if index >= 0:
+            self.prompt.removeItem(index)
+        self.prompt.insertItem(0, text)
+        self.prompt.setCurrentIndex(0)
+
+    def recent_prompts(self) -> list[str]:
+        return [self.prompt.itemText(i) for i in range(self.prompt.count())]
+
+    # ------------------------------------------------------------------ settings
+
+    def save(self, settings: QSettings) -> None:
+        settings.beginGroup(SETTINGS_GROUP)
+        for key, value in asdict(self.values()).items():
+            settings.setValue(key, value)
+        settings.setValue("recent_prompts", self.recent_prompts())
+        settings.setValue("advanced_open", self.advanced_toggle.isChecked())
+        settings.endGroup()
+
+    def restore(self, settings: QSettings) -> None:
+        settings.beginGroup(SETTINGS_GROUP)
+        defaults = FormValues()
+        kwargs: dict[str, Any] = {}
+        for f in fields(FormValues):
+            default = getattr(defaults, f.name)
+            raw = settings.value(f.name, default)
+            try:
+                if isinstance(default, bool):
+                    kwargs[f.name] = raw in (True, "true", "1", 1)
+                else:
+                    kwargs[f.name] = type(default)(raw)
+            except (TypeError, ValueError):
+                kwargs[f.name] = default
+        recent = settings.value("recent_prompts", []) or []
+        advanced_open = settings.value("advanced_open", False) in (True, "true")
+        settings.endGroup()
+        if isinstance(recent, str):
+            recent = [recent]
+        self.prompt.clear()
+        self.prompt.addItems([str(p) for p in recent][:MAX_RECENT_PROMPTS])
+        values = FormValues(**kwargs)
+        if values.clip_path and not os.path.isfile(values.clip_path):
+            values.clip_path = ""
+        self.set_values(values)
+        if not values.seed_locked:
+            self.new_seed()
+        self.advanced_toggle.setChecked(advanced_open)
+
+    # ------------------------------------------------------------------ slots
+
+    def _seed_lock_changed(self, locked: bool) -> None:
+        self.seed_lock.setText("Locked" if locked else "Lock")
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def _reset_advanced(self) -> None:
+        d = FormValues()
+        self.temperature.setValue(d.temperature)
+        self.top_k.setValue(d.top_k)
+        self.top_p.setValue(d.top_p)
+        self.cfg.setValue(d.cfg)
+
+    def _clip_changed(self, path: str) -> None:
+        self.clip_options.setEnabled(bool(path))
+
+    def _region_toggled(self, on: bool) -> None:
+        self.region_start.setEnabled(on)
+        self.region_end.setEnabled(on)
+
+    def set_clip_duration(self, seconds: float) -> None:
+        """Once the clip was read: the region defaults to the whole clip."""
+        if not self.use_region.isChecked() or self.region_end.value() <= self.region_start.value():
+            self.region_start.setValue(0.0)
+            self.region_end.setValue(seconds)

@@ -1,0 +1,136 @@
+"""Running and queued jobs: one row each, with its queue position or progress bar and a cancel button."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from gui import theme
+
+FINISHED_ROW_MS = 2500  # a finished job's row stays this long (an error stays until dismissed)
+
+
+class JobRow(QFrame):
+    cancel_requested = pyqtSignal(str)
+    dismissed = pyqtSignal(str)
+
+    def __init__(self, rid: str, title: str, detail: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("jobRow")
+        self.rid = rid
+        self.state = "sending"
+        self.title = QLabel(title)
+        self.title.setToolTip(title)
+        self.detail = theme.set_role(QLabel(detail), "muted")
+        self.status = theme.set_role(QLabel("Sending…"), "muted")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(8)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setObjectName("danger")
+        self.cancel.setToolTip("Stop this job now (the GPU stops at its next step)")
+        self.cancel.clicked.connect(self._button)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.status)
+        mid = QHBoxLayout()
+        mid.addWidget(self.detail, 1)
+        layout = QVBoxLayout()
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.bar)
+        layout.addLayout(mid)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 8, 10, 8)
+        row.addLayout(layout, 1)
+        row.addWidget(self.cancel, 0, Qt.AlignmentFlag.AlignVCenter)
+
+    def _button(self) -> None:
+        if self.state in ("failed", "cancelled", "done"):
+            self.dismissed.emit(self.rid)
+        else:
+            self.cancel.setEnabled(False)
+            self.status.setText("Cancelling…")
+            self.cancel_requested.emit(self.rid)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("sending", "queued", "running")
+
+    def set_queued(self, position: int) -> None:
+        self.state = "queued"
+        self.bar.setRange(0, 1000)
+        self.status.setText("Starting…" if position <= 0 else f"Queued · {position} ahead")
+        self.bar.setValue(0)
+
+    def set_progress(self, fraction: float, chunks: int = 0) -> None:
+        self.state = "running"
+        self.bar.setValue(int(round(1000 * min(max(fraction, 0.0), 1.0))))
+        text = f"{fraction * 100:.0f} %"
+        if chunks:
+            text += f" · {chunks} chunk{'s' if chunks != 1 else ''} streamed"
+        self.status.setText(text)
+
+    def set_done(self, files: int) -> None:
+        self.state = "done"
+        self.bar.setValue(1000)
+        self.status.setText(f"Done · {files} file{'s' if files != 1 else ''}")
+        self.cancel.hide()
+
+    def set_failed(self, text: str, cancelled: bool = False) -> None:
+        self.state = "cancelled" if cancelled else "failed"
+        self.status.setText("Cancelled" if cancelled else "Failed")
+        self.status.setStyleSheet(f"color: {theme.MUTED if cancelled else theme.DANGER};")
+        self.detail.setText(text)
+        self.detail.setWordWrap(True)
+        self.cancel.setEnabled(True)
+        self.cancel.setText("Dismiss")
+        self.cancel.setObjectName("")
+        theme.repolish(self.cancel)
+
+
+class JobsView(QWidget):
+    """Rows for this panel's jobs, newest at the bottom; a hint when there are none."""
+
+    cancel_requested = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.rows: dict[str, JobRow] = {}
+        self.empty = theme.set_role(QLabel("No jobs running. Press Generate (Ctrl+Enter)."), "muted")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(6)
+        self._layout.addWidget(self.empty)
+
+    def add(self, rid: str, title: str, detail: str) -> JobRow:
+        row = JobRow(rid, title, detail, self)
+        row.cancel_requested.connect(self.cancel_requested)
+        row.dismissed.connect(self.remove)
+        self.rows[rid] = row
+        self._layout.addWidget(row)
+        self.empty.hide()
+        return row
+
+    def row(self, rid: str) -> JobRow | None:
+        return self.rows.get(rid)
+
+    def active_ids(self) -> list[str]:
+        return [rid for rid, row in self.rows.items() if row.active]
+
+    def remove(self, rid: str) -> None:
+        row = self.rows.pop(rid, None)
+        if row is not None:
+            self._layout.removeWidget(row)
+            row.deleteLater()
+        self.empty.setVisible(not self.rows)
+
+    def remove_later(self, rid: str, ms: int = FINISHED_ROW_MS) -> None:
+        timer = QTimer(self)  # a child: it dies with the view, so it never fires into a deleted one
+        timer.setSingleShot(True)
+        timer.timeout.connect(lambda: self.remove(rid))
+        timer.timeout.connect(timer.deleteLater)
+        timer.start(ms)
