@@ -152,6 +152,7 @@ class ClockFollower:
         self._change_start = 0  # pulses before this index belong to an earlier tempo or segment
         self._fit: Fit | None = None
         self._held: float | None = None  # tempo carried across start/continue until the new segment locks
+        self._last_bpm: float | None = None  # the latest locked estimate, kept across drop-outs
         self._last_pulse: float | None = None
         self._resuming = False  # after start/continue: a pause before the next pulse is no drop-out
         self.running = False  # transport: after start/continue, until stop
@@ -191,6 +192,7 @@ class ClockFollower:
         """Forget everything (the MIDI port was reopened)."""
         self._new_segment(hold=False)
         self._last_pulse = None
+        self._last_bpm = None
         self._resuming = False
         self.running = False
         self.position_pulses = 0
@@ -207,6 +209,14 @@ class ClockFollower:
     @property
     def bpm(self) -> float | None:
         return self.bpm_at(self._now())
+
+    @property
+    def last_bpm(self) -> float | None:
+        """The latest estimate even after the clock stopped or dropped out (None before any lock)."""
+        fit = self._fit
+        if fit is not None:
+            return fit.bpm
+        return self._held if self._held is not None else self._last_bpm
 
     @property
     def jitter(self) -> float | None:
@@ -280,6 +290,7 @@ class ClockFollower:
             return
         self._fit = fit
         self._held = None
+        self._last_bpm = fit.bpm
 
 
 def synthetic_clock(

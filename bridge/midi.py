@@ -534,7 +534,6 @@ class MidiController:
         self._now = now
         self.preset = mapping.settings.preset
         self.bars = mapping.settings.bars
-        self._last_clock_bpm: float | None = None
         self._inflight: list[tuple[Job, Control | None, int | None]] = []
         self.last_job: Job | None = None
         self.last_error = ""
@@ -564,10 +563,10 @@ class MidiController:
         if self.clock is not None:
             bpm = self.clock.bpm
             if bpm is not None:
-                self._last_clock_bpm = bpm
                 return snap_tempo(bpm, snap), "clock"
-            if self._last_clock_bpm is not None:
-                return snap_tempo(self._last_clock_bpm, snap), "last clock tempo"
+            last = self.clock.last_bpm  # the clock stopped or dropped out: keep its tempo
+            if last is not None:
+                return snap_tempo(last, snap), "last clock tempo"
         for rec in self._history():
             bpm = rec.request.get("bpm") if isinstance(rec.request, dict) else None
             if isinstance(bpm, (int, float)) and not isinstance(bpm, bool):

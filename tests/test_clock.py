@@ -217,3 +217,21 @@ def test_cost_per_pulse_is_small():
 def teardown_module(module):
     for name, text in FIGURES.items():
         print(f"\n{name}: {text}", end="")
+
+
+def test_last_bpm_survives_a_drop_out_and_a_new_segment():
+    from bridge.clock import ClockFollower
+
+    t = [0.0]
+    clock = ClockFollower(now=lambda: t[0])
+    period = 60 / (24 * 128)
+    for i in range(24 * 4):
+        clock.feed("clock", i * period)
+    t[0] = 24 * 4 * period
+    assert clock.bpm == pytest.approx(128, abs=0.01)
+    t[0] += 1.0  # the clock stopped coming
+    assert clock.bpm is None and clock.last_bpm == pytest.approx(128, abs=0.01)
+    clock.feed("clock", t[0])  # one pulse after the gap starts a new segment, not locked yet
+    assert clock.last_bpm == pytest.approx(128, abs=0.01)
+    clock.reset()
+    assert clock.last_bpm is None

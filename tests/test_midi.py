@@ -973,7 +973,9 @@ def test_end_to_end_serve_with_midi_clock_and_the_debug_model(tmp_path, monkeypa
                     break
                 time.sleep(0.005)
             assert status["clock_bpm"] == 150.0 and status["midi_connected"] == 1, status
-            assert (status["midi_bpm"], status["midi_bpm_source"], status["midi_bars"]) == (150.0, "clock", 1)
+            assert (status["midi_bpm"], status["midi_bars"]) == (150.0, 1)
+            # "last clock tempo" once the two beats of clock are older than the drop-out time
+            assert status["midi_bpm_source"] in ("clock", "last clock tempo")
             pads.send(on(36, 100, channel=9))
             ack = client.wait(lambda r: r.verb == "ack", 30)
             done = client.wait_for(ack.args[0], {"done", "error"}, 120)
