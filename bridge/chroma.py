@@ -158,33 +158,6 @@ def null_chroma(frames: int = CHROMA_LENGTH, device: torch.device | str | None =
     return out
 
 
-def warp_tempo(chroma: torch.Tensor, source_bpm: float, target_bpm: float) -> torch.Tensor:
-    """Retime a chroma sequence recorded at ``source_bpm`` so it plays at ``target_bpm``.
-
-    Faster target ⇒ shorter: ``new_len = max(1, round(frames * source_bpm / target_bpm))``
-    (100 → 125 bpm: 235 → 188 frames). Output frame ``i`` takes source frame
-    ``round(i * target_bpm / source_bpm)`` (nearest neighbour, clamped), so one-hot rows stay one-hot.
-
-    Args:
-        chroma: (..., frames, 12) chroma (one-hot or not); time is dim -2.
-    Returns:
-        (..., new_len, 12) tensor; a copy of ``chroma`` when the tempi are equal.
-    """
-    for name, bpm in (("source_bpm", source_bpm), ("target_bpm", target_bpm)):
-        if not (math.isfinite(bpm) and bpm > 0):
-            raise ValueError(f"{name} must be a finite tempo > 0 bpm, got {bpm!r}")
-    if chroma.ndim < 2 or chroma.shape[-2] == 0:
-        raise ValueError(f"expected (..., frames >= 1, {NUM_CHROMA}) chroma, got shape {tuple(chroma.shape)}")
-    if source_bpm == target_bpm:
-        return chroma.clone()
-    frames = chroma.shape[-2]
-    new_len = max(1, int(math.floor(frames * source_bpm / target_bpm + 0.5)))
-    step = target_bpm / source_bpm  # source frames per output frame
-    pos = torch.arange(new_len, dtype=torch.float64) * step  # (new_len,) source positions
-    src = torch.floor(pos + 0.5).long().clamp_(0, frames - 1).to(chroma.device)  # (new_len,)
-    return chroma.index_select(-2, src)  # (..., new_len, 12)
-
-
 __all__ = [
     "align_melody",
     "CHROMA_FRAME_RATE",
@@ -201,7 +174,6 @@ __all__ = [
     "chroma_onehot",
     "null_chroma",
     "pitch_class_name",
-    "warp_tempo",
 ]
 
 
@@ -223,8 +195,10 @@ def align_melody(
         raise ChromaError(f"chroma must be (frames, {NUM_CHROMA}), got {tuple(chroma.shape)}")
     if not (math.isfinite(clip_seconds) and clip_seconds > 0 and math.isfinite(stretch) and stretch > 0):
         raise ChromaError(f"clip_seconds and stretch must be positive, got {clip_seconds}, {stretch}")
-    period = clip_seconds * stretch  # seconds the clip lasts at the song tempo
-    t = torch.arange(length, dtype=torch.float64) / CHROMA_FRAME_RATE - offset_seconds
-    native = torch.remainder(t, period) / stretch  # seconds into the clip, at its own tempo
-    index = (native * CHROMA_FRAME_RATE).floor().long().clamp_(0, chroma.shape[0] - 1)
+    # in clip frames at the clip's own tempo: prefix frame j shows clip position (j - offset) / stretch
+    pos = (torch.arange(length, dtype=torch.float64) - offset_seconds * CHROMA_FRAME_RATE) / stretch
+    period = clip_seconds * CHROMA_FRAME_RATE  # the clip's length in (fractional) frames
+    eps = 1e-6  # frames: a position that is a whole period up to rounding belongs to the next loop
+    native = pos - torch.floor(pos / period + eps) * period
+    index = torch.floor(native + eps).long().clamp_(0, chroma.shape[0] - 1)
     return chroma[index.to(chroma.device)]

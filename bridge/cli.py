@@ -210,14 +210,22 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_bench_args(p: argparse.ArgumentParser) -> None:
     from bridge.archs import ARCHS
 
-    p.add_argument("--arch", choices=list(ARCHS), default="debug",
-                   help="architecture built with random weights (no download) [default: debug]")
+    p.add_argument(
+        "--arch",
+        choices=list(ARCHS),
+        default="debug",
+        help="architecture built with random weights (no download) [default: debug]",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda [default: auto]")
     p.add_argument("--dtype", default="auto", help="auto (cuda: bf16, cpu: fp32), float32, bfloat16, float16")
     p.add_argument("--seconds", type=float, default=5.0, help="audio generated per run [default: 5]")
     p.add_argument("--repeats", type=int, default=3, help="alternating timed runs per engine [default: 3]")
-    p.add_argument("--stream-seconds", type=float, default=30.0,
-                   help="codes decoded for the streaming vs full-decode figures [default: 30]")
+    p.add_argument(
+        "--stream-seconds",
+        type=float,
+        default=30.0,
+        help="codes decoded for the streaming vs full-decode figures [default: 30]",
+    )
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
 
 

@@ -335,15 +335,18 @@ class Engine:
         enc = self.tokenizer([prompt] * batch, return_tensors="pt", padding=True)
         return {k: v.to(self.device) for k, v in enc.items() if k in ("input_ids", "attention_mask")}
 
-    def melody_features(self, chroma: torch.Tensor | None, batch: int) -> torch.Tensor | None:
-        """(frames, 12) one-hot => (batch, frames, 12) in the model's dtype; None for text-only."""
-        if chroma is None:
-            return None
+    def require_melody(self) -> None:
         if not self.melody:
             raise ModelError(
                 f"model {self.name!r} is a text-only MusicGen: melody conditioning needs a "
                 "MusicGen-Melody checkpoint such as facebook/musicgen-melody"
             )
+
+    def melody_features(self, chroma: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+        """(frames, 12) one-hot => (batch, frames, 12) in the model's dtype; None for text-only."""
+        if chroma is None:
+            return None
+        self.require_melody()
         return chroma.to(self.device, self.dtype).unsqueeze(0).expand(batch, -1, -1).contiguous()
 
     @torch.inference_mode()

@@ -73,7 +73,6 @@ class Conditioning:
     text: str
     melody: Melody | None = None
     prompt_codes: torch.Tensor | None = None  # (K, P) EnCodec codes of the continuation prompt
-    prompt_audio: np.ndarray | None = None  # (P * 640,) the prompt at 32 kHz, mono
 
     @property
     def prompt_frames(self) -> int:
@@ -119,15 +118,14 @@ def load_melody(request: GenerationRequest, start_seconds: float) -> Melody:
 
 def prepare(engine: Engine, request: GenerationRequest) -> Conditioning:
     """Read the clips and build the model conditioning (validated request => tensors)."""
-    if request.melody is not None and not engine.melody:
-        engine.melody_features(torch.zeros(1, 12), 1)  # raises the clear text-only-model error
-    prompt_audio = prompt_codes = None
+    if request.melody is not None:
+        engine.require_melody()  # fail before reading any clip
+    prompt_codes = None
     if request.continue_from is not None:
-        prompt_audio = prompt_clip(request)
-        prompt_codes = engine.encode_audio(prompt_audio)
-    offset = 0.0 if prompt_audio is None else len(prompt_audio) / SAMPLE_RATE
+        prompt_codes = engine.encode_audio(prompt_clip(request))
+    offset = 0.0 if prompt_codes is None else prompt_codes.shape[-1] / FRAME_RATE  # the melody starts here
     melody = load_melody(request, offset) if request.melody is not None else None
-    return Conditioning(request.text, melody, prompt_codes, prompt_audio)
+    return Conditioning(request.text, melody, prompt_codes)
 
 
 # ------------------------------------------------------------------------------------ long loops

@@ -8,6 +8,7 @@ import torch
 from transformers.audio_utils import chroma_filter_bank
 
 from bridge.chroma import (
+    CHROMA_FRAME_RATE,
     CHROMA_LENGTH,
     CHROMA_SAMPLE_RATE,
     HOP,
@@ -19,11 +20,11 @@ from bridge.chroma import (
     ChromaError,
     _normalized_chroma,
     _stft_constants,
+    align_melody,
     chroma_frames,
     chroma_onehot,
     null_chroma,
     pitch_class_name,
-    warp_tempo,
 )
 
 SR = CHROMA_SAMPLE_RATE
@@ -222,7 +223,7 @@ def test_bad_sample_rate_raises(sr: float) -> None:
         chroma_onehot(_tone(440.0, 1.0, SR), sr)
 
 
-# ---- tempo warp ----------------------------------------------------------------------------------------
+# ---- melody alignment (tempo, loop, offset) ----------------------------------------------------------------------------------------
 
 
 def _random_onehot(frames: int, seed: int = 0) -> torch.Tensor:
@@ -230,39 +231,37 @@ def _random_onehot(frames: int, seed: int = 0) -> torch.Tensor:
     return torch.nn.functional.one_hot(idx, NUM_CHROMA).float()
 
 
-def test_warp_faster_is_shorter() -> None:
-    c = _random_onehot(CHROMA_LENGTH)
-    w = warp_tempo(c, 100.0, 125.0)
-    assert w.shape == (188, NUM_CHROMA)  # round(235 * 100 / 125)
-    _assert_onehot(w)
-    slow = warp_tempo(c, 125.0, 100.0)
-    assert slow.shape == (294, NUM_CHROMA)  # round(235 * 125 / 100) = round(293.75)
-    _assert_onehot(slow)
+def test_align_melody_loops_the_clip_on_the_prefix() -> None:
+    c = _random_onehot(16)  # 16 frames = 2.048 s
+    out = align_melody(c, clip_seconds=16 / CHROMA_FRAME_RATE)
+    assert out.shape == (CHROMA_LENGTH, NUM_CHROMA)
+    _assert_onehot(out)
+    assert torch.equal(out[:16], c) and torch.equal(out[16:32], c)  # loops with the clip's period
 
 
-def test_warp_equal_tempo_is_identity_copy() -> None:
-    c = _random_onehot(50)
-    w = warp_tempo(c, 120.0, 120.0)
-    assert torch.equal(w, c) and w is not c
+def test_align_melody_retimes_to_the_song_tempo() -> None:
+    """A 100 bpm clip in a 125 bpm song plays 0.8x as long: 20 frames of clip in 16 frames of prefix."""
+    c = _random_onehot(20)
+    out = align_melody(c, clip_seconds=20 / CHROMA_FRAME_RATE, stretch=100 / 125)
+    assert torch.equal(out[16:32], out[:16])  # the period is now 16 frames
+    expected = torch.floor(torch.arange(16) / 0.8 + 1e-9).long()  # prefix frame j shows clip frame j / 0.8
+    assert torch.equal(out[:16], c[expected])
+    slower = align_melody(c, clip_seconds=20 / CHROMA_FRAME_RATE, stretch=125 / 100)  # 25-frame period
+    assert torch.equal(slower[25:50], slower[:25]) and torch.equal(slower[:25:5], c[0:20:4])
 
 
-def test_warp_nearest_neighbour_mapping() -> None:
-    c = _random_onehot(40, seed=3)
-    assert torch.equal(warp_tempo(c, 60.0, 120.0), c[::2])  # twice as fast: every other frame
-    # Three times slower: output frame i takes source frame round(i / 3), clamped to the last frame.
-    four = c[:4]
-    expected = [0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3]
-    assert torch.equal(warp_tempo(four, 120.0, 40.0), four[expected])
-    # Extreme speed-up still yields at least one frame (the first one).
-    assert torch.equal(warp_tempo(c, 1.0, 1000.0), c[:1])
-    # Batched (..., frames, 12).
-    b = torch.stack([c, c.flip(0)])
-    assert torch.equal(warp_tempo(b, 100.0, 125.0)[1], warp_tempo(c.flip(0), 100.0, 125.0))
+def test_align_melody_offset_starts_the_clip_later() -> None:
+    """With a continuation prompt, melody frame 0 lines up with the first new frame, not the prompt's."""
+    c = _random_onehot(16)
+    offset_frames = 5
+    out = align_melody(
+        c, clip_seconds=16 / CHROMA_FRAME_RATE, offset_seconds=offset_frames / CHROMA_FRAME_RATE
+    )
+    assert torch.equal(out[offset_frames : offset_frames + 16], c)
+    assert torch.equal(out[:offset_frames], c[16 - offset_frames :])  # the loop wraps before the offset
 
 
-@pytest.mark.parametrize(
-    ("src", "dst"), [(0.0, 120.0), (120.0, -1.0), (float("nan"), 120.0), (120.0, float("inf"))]
-)
-def test_warp_rejects_bad_bpm(src: float, dst: float) -> None:
-    with pytest.raises(ValueError, match="bpm"):
-        warp_tempo(_random_onehot(10), src, dst)
+@pytest.mark.parametrize(("seconds", "stretch"), [(0.0, 1.0), (1.0, 0.0), (float("nan"), 1.0), (1.0, -2.0)])
+def test_align_melody_rejects_bad_arguments(seconds: float, stretch: float) -> None:
+    with pytest.raises(ChromaError):
+        align_melody(_random_onehot(4), seconds, stretch=stretch)

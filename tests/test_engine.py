@@ -99,6 +99,8 @@ def test_plain_musicgen_text_and_continuation_work_melody_is_refused():
     assert codes.shape == (1, 4, 13)
     with pytest.raises(ModelError, match="text-only MusicGen"):
         engine.melody_features(onehot([1, 2]), 1)
+    with pytest.raises(ModelError, match="text-only MusicGen"):
+        engine.generate("x", n_frames=8, chroma=onehot([1, 2]))
 
 
 def test_local_directory_loads_through_from_pretrained(tmp_path):
