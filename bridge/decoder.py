@@ -348,10 +348,9 @@ class Decoder:
 
     def _sample(self, st: _Step, logits: torch.Tensor) -> torch.Tensor:
         """(rows*K, V) float32 logits => (B*K,) codes. transformers' processors in its order: CFG, temperature,
-        top-k, top-p; then one multinomial draw per row by the exponential race argmax(p / q), q ~ Exp(1)
-        (what torch.multinomial does for one sample, without its host-side validity check). With top-k the
-        draw runs over the k best (sorted) candidates only, which is the same distribution at a fraction of
-        the cost: top-p then needs no sort of the whole vocabulary either."""
+        top-k, top-p; then one multinomial draw per row. With top-k the draw runs over the k best candidates
+        only, the same distribution at a fraction of the cost, and top-p then sorts k values, not the
+        vocabulary."""
         if st.cfg:
             cond, uncond = logits.chunk(2)
             logits = uncond + (cond - uncond) * st.scalars[0]
@@ -360,7 +359,9 @@ class Decoder:
         scores = logits / st.scalars[1]
         index = None
         if st.top_k:  # sample among the k best only: k values instead of the whole vocabulary per row
-            scores, index = torch.topk(scores, st.top_k)  # (rows, k), descending
+            scores, index = torch.topk(
+                scores, st.top_k, sorted=st.top_p
+            )  # (rows, k); top-p needs them sorted
         if st.top_p:
             if index is None:  # no top-k: sort the whole vocabulary once
                 scores, index = scores.sort(-1, descending=True)
@@ -368,9 +369,11 @@ class Decoder:
             drop = scores.flip(-1).softmax(-1).cumsum(-1) <= st.scalars[2]
             drop[:, -1] = False  # keep at least the most likely token
             scores = scores.masked_fill(drop.flip(-1), -math.inf)
-        probs = scores.softmax(-1)
-        race = torch.empty_like(probs).exponential_(generator=self._gen)
-        choice = (probs / race.clamp_min_(torch.finfo(probs.dtype).tiny)).argmax(-1)
+        # one multinomial draw per row by inverse CDF: a single uniform per row (cheaper than one
+        # exponential per candidate), no host-side check, reproducible from the generator
+        cdf = scores.softmax(-1).cumsum(-1)  # (rows, n)
+        u = torch.rand(cdf.shape[0], 1, generator=self._gen, device=cdf.device, dtype=cdf.dtype)
+        choice = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).squeeze(1).clamp_(max=cdf.shape[1] - 1)
         return choice if index is None else index.gather(1, choice[:, None]).squeeze(1)
 
     def _emit(self, st: _Step, logits: torch.Tensor) -> None:
