@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 LENGTH_BUCKET = 256  # cache / graph sequence length is rounded up to this, so similar requests share buffers
 TEXT_BUCKET = 32  # cross-attention text length (plain MusicGen) is rounded up likewise
 MAX_SHAPES = 8  # step buffers (and CUDA graphs) kept for this many recent request shapes
+FEW_ROWS = 32  # CPU: up to this many rows a linear layer is computed as weight @ x.T (see _few_rows_linear)
+BIG_WEIGHT = 1 << 18  # elements: below this the plain call wins (the product is too small to matter)
 LOOKAHEAD = 4  # CUDA: decode steps the host may queue ahead of the GPU (bounds progress and cancel lag)
 
 
@@ -82,6 +84,7 @@ class Decoder:
         weight = self.lm_heads[0].weight
         self.device, self.dtype = weight.device, weight.dtype
         self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
+        self._linear = _few_rows_linear if self.device.type == "cpu" else _module_linear
         self._gen = torch.Generator(device=self.device)  # graphs capture this one; seeded from the caller's
         self._k: torch.Tensor | None = None  # static cache storage (layers, rows_cap, heads, L_cap, head_dim)
         self._v: torch.Tensor | None = None
@@ -309,18 +312,19 @@ class Decoder:
         mask: torch.Tensor,
     ) -> torch.Tensor:
         """h (rows, T, H) at positions pos (T,): write its K/V into the cache, attend over the cache."""
-        q = self._split_heads(attn.q_proj(h))
-        k_cache.index_copy_(2, pos, self._split_heads(attn.k_proj(h)))
-        v_cache.index_copy_(2, pos, self._split_heads(attn.v_proj(h)))
+        lin = self._linear
+        q = self._split_heads(lin(attn.q_proj, h))
+        k_cache.index_copy_(2, pos, self._split_heads(lin(attn.k_proj, h)))
+        v_cache.index_copy_(2, pos, self._split_heads(lin(attn.v_proj, h)))
         o = F.scaled_dot_product_attention(q, k_cache, v_cache, attn_mask=mask, scale=attn.scaling)
-        return attn.out_proj(o.transpose(1, 2).flatten(2))
+        return self._linear(attn.out_proj, o.transpose(1, 2).flatten(2))
 
     def _cross_attention(
         self, attn, h: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
-        q = self._split_heads(attn.q_proj(h))
+        q = self._split_heads(self._linear(attn.q_proj, h))
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=attn.scaling)
-        return attn.out_proj(o.transpose(1, 2).flatten(2))
+        return self._linear(attn.out_proj, o.transpose(1, 2).flatten(2))
 
     def _forward(self, st: _Step, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """x (rows, T, H) input embeddings at absolute positions pos (T,) => last position's logits (rows*K, V) f32."""
@@ -340,9 +344,10 @@ class Decoder:
                     st.cross_v[i],
                     st.cross_mask,
                 )
-            x = x + layer.fc2(layer.activation_fn(layer.fc1(layer.final_layer_norm(x))))
+            lin = self._linear
+            x = x + lin(layer.fc2, layer.activation_fn(lin(layer.fc1, layer.final_layer_norm(x))))
         h = self.final_norm(x[:, -1])  # (rows, H)
-        return torch.stack([head(h) for head in self.lm_heads], dim=1).flatten(0, 1).float()
+        return torch.stack([self._linear(head, h) for head in self.lm_heads], dim=1).flatten(0, 1).float()
 
     # -------------------------------------------------------------------------------------- sampling
 
@@ -508,6 +513,24 @@ class _Progress:
         frames = [steps[self.emitted + c : complete + c, :, c] for c in range(self.k)]  # K x (n, B)
         self.on_frames(self.emitted, torch.stack(frames).permute(2, 0, 1).contiguous())  # (B, K, n)
         self.emitted = complete
+
+
+def _module_linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    return layer(x)
+
+
+def _few_rows_linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """x (..., in) => (..., out), the same product as layer(x). For the few rows of a decode step, CPU BLAS
+    computes weight @ x.T (a tall GEMM) 1.3-3x faster than x @ weight.T (measured on this project's CPU
+    machines for 2-16 rows at MusicGen's shapes); the prefill's many rows and tiny weights keep the usual
+    call."""
+    rows = x.numel() // x.shape[-1]
+    if rows > FEW_ROWS or layer.weight.numel() < BIG_WEIGHT:
+        return layer(x)
+    y = (layer.weight @ x.reshape(rows, -1).T).T  # (rows, out)
+    if layer.bias is not None:
+        y = y + layer.bias
+    return y.reshape(*x.shape[:-1], layer.out_features)
 
 
 def _round_up(n: int, multiple: int) -> int:
