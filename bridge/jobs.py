@@ -13,7 +13,6 @@ journal before it is announced. No torch import at module level.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import secrets
 import threading
@@ -154,7 +153,6 @@ class PipelineRenderer(Renderer):
         self.backend = backend
         self.name = getattr(engine, "name", "model")
         self._render = pipeline.render
-        self._streams = "on_chunk" in inspect.signature(pipeline.render).parameters
 
     def render(self, request, out_dir, *, on_progress, on_chunk, cancel) -> Rendered:
         from bridge.audio_io import AudioError
@@ -162,11 +160,16 @@ class PipelineRenderer(Renderer):
         from bridge.engine import Cancelled, ModelError
         from bridge.loops import LoopError
 
-        kwargs: dict[str, Any] = {"backend": self.backend, "on_progress": on_progress, "cancel": cancel}
-        if self._streams:
-            kwargs["on_chunk"] = on_chunk
         try:
-            result = self._render(self.engine, request, out_dir, **kwargs)
+            result = self._render(
+                self.engine,
+                request,
+                out_dir,
+                backend=self.backend,
+                on_progress=on_progress,
+                on_chunk=on_chunk,
+                cancel=cancel,
+            )
         except Cancelled:
             raise JobError("cancelled", "cancelled") from None
         except ModelError as e:

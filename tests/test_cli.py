@@ -9,6 +9,8 @@ import soundfile as sf
 from bridge.cli import main
 from bridge.loops import TimeSignature, loop_samples
 
+ONE_BAR = ("generate", "x", "--bpm", "120", "--bars", "1", "--model", "debug", "--quiet")
+
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     try:
@@ -99,20 +101,7 @@ def _bad_files(tmp_path):
 )
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path, case):
     files = _bad_files(tmp_path)
-    argv = [
-        "generate",
-        "x",
-        "--bpm",
-        "120",
-        "--bars",
-        "1",
-        "--model",
-        "debug",
-        "--out",
-        str(tmp_path / "o"),
-        "--quiet",
-    ]
-    argv += [a.format(**files) for a in case]
+    argv = [*ONE_BAR, "--out", str(tmp_path / "o"), *(a.format(**files) for a in case)]
     code, _, err = run(capsys, *argv)
     assert code == 2
     lines = [line for line in err.splitlines() if line.strip()]
@@ -124,18 +113,5 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, case):
 def test_silent_and_nan_clips_name_the_problem(capsys, tmp_path):
     files = _bad_files(tmp_path)
     for key, word in (("silent", "silent"), ("nan", "NaN")):
-        code, _, err = run(
-            capsys,
-            "generate",
-            "x",
-            "--bpm",
-            "120",
-            "--bars",
-            "1",
-            "--model",
-            "debug",
-            "--melody",
-            str(files[key]),
-            "--quiet",
-        )
+        code, _, err = run(capsys, *ONE_BAR, "--out", str(tmp_path / "o"), "--melody", str(files[key]))
         assert code == 2 and word in err

@@ -8,7 +8,6 @@ cancel, idempotency, SIGTERM, and a SIGKILL followed by a restart.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import signal
 import time
@@ -28,12 +27,6 @@ from bridge.loops import TimeSignature, loop_samples
 from bridge.server import Server, ServerError, ServerOptions
 
 FIGURES: dict[str, object] = {}  # burst and fuzz figures, printed with -s
-
-
-def _streaming() -> bool:
-    from bridge import pipeline
-
-    return "on_chunk" in inspect.signature(pipeline.render).parameters
 
 
 def _write_tone(path: Path, seconds: float = 2.0, sr: int = 44100, freq: float = 330.0) -> Path:
@@ -575,16 +568,13 @@ def test_end_to_end_generate(daemon, client):
     (path,) = done.args[1:]
     _check_loop(path, daemon.out)  # the prompt's "../.." never leaves the output folder
     chunks = [r for r in replies if r.verb == "chunk"]
-    if _streaming():
-        assert chunks, "pipeline.render takes on_chunk, yet no /musicgen/chunk came (streaming not wired?)"
-        assert [r.args[1] for r in chunks] == list(range(len(chunks)))
-        for r in chunks:
-            assert Path(r.args[2]).parent.parent == daemon.out.resolve() / ".jobs"
-            assert sf.info(r.args[2]).samplerate == 32000
-        starts = [r.args[3] for r in chunks]
-        assert starts[0] == 0.0 and starts == sorted(starts)
-    else:
-        assert not chunks
+    assert chunks, "pipeline.render takes on_chunk, yet no /musicgen/chunk came (streaming not wired?)"
+    assert [r.args[1] for r in chunks] == list(range(len(chunks)))
+    for r in chunks:
+        assert Path(r.args[2]).parent.parent == daemon.out.resolve() / ".jobs"
+        assert sf.info(r.args[2]).samplerate == 32000
+    starts = [r.args[3] for r in chunks]
+    assert starts[0] == 0.0 and starts == sorted(starts)
 
 
 def test_melody_continuation_and_variations(daemon, client, tmp_path):
