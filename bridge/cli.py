@@ -272,8 +272,9 @@ def _progress_bar(enabled: bool):
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from bridge.config import GenerationRequest, RequestError
+    from bridge.limits import BIT_DEPTHS
 
-    subtype = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}[args.bit_depth]
+    subtype = BIT_DEPTHS[args.bit_depth]
     try:
         request = GenerationRequest(
             prompt=args.prompt,

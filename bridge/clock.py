@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bridge.limits import MAX_BPM, MIN_BPM  # outside this range an estimate is not a tempo
+
 PULSES_PER_QUARTER = 24  # MIDI clock resolution
 SIXTEENTHS_TO_PULSES = 6  # the song position pointer counts sixteenth notes
 DROPOUT_SECONDS = 0.5  # no pulse for this long: the clock is gone (at 20 bpm pulses come every 0.125 s)
@@ -47,7 +49,6 @@ CLIP_Z = 3.0  # residuals are clipped to ±this many σ for the change test
 OUTLIER_Z = 5.0  # residuals beyond this many robust σ are left out of the fit
 MIN_JITTER_SECONDS = 0.0001  # floor of the timing-noise estimate (0.1 ms): an ideal clock is not noise-free
 MIN_FIT_PULSES = 4  # fewest pulses a tempo is read from, just after a change
-MIN_BPM, MAX_BPM = 20.0, 400.0  # outside this range an estimate is not a tempo (the request limits)
 MAD_TO_SIGMA = 1.4826  # median absolute deviation -> standard deviation for Gaussian noise
 
 CLOCK_TYPES = frozenset({"clock", "start", "stop", "continue", "songpos"})

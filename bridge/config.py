@@ -13,18 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from bridge.audio_io import AudioError, format_bpm, probe
+from bridge.limits import (
+    DEFAULT_PROMPT_SECONDS,
+    MAX_BARS,
+    MAX_BPM,
+    MAX_LOOP_SECONDS,
+    MAX_PROMPT_CHARS,
+    MAX_PROMPT_SECONDS,
+    MAX_SEED,
+    MAX_VARIATIONS,
+    MIN_BPM,
+    SAMPLE_RATES,
+    SUBTYPES,
+)
 from bridge.loops import LoopError, TimeSignature, loop_seconds
-
-MIN_BPM, MAX_BPM = 20.0, 400.0
-MAX_BARS = 512
-MAX_LOOP_SECONDS = 300.0  # 5 minutes: longer than any loop a producer asks for; bounds GPU time per job
-MAX_PROMPT_CHARS = 500
-MAX_VARIATIONS = 8
-MAX_SEED = 2**31 - 1
-MAX_PROMPT_SECONDS = 20.0  # continuation context taken from the clip (the model window is 30 s)
-DEFAULT_PROMPT_SECONDS = 4.0
-SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)
-SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
 
 class RequestError(ValueError):

@@ -316,8 +316,6 @@ class Engine:
         self.name = name
         self.num_codebooks: int = model.decoder.num_codebooks
         self.pad_id: int = model.generation_config.pad_token_id
-        self.chroma_length: int = getattr(model.config, "chroma_length", 0)
-        self.num_chroma: int = getattr(model.config, "num_chroma", 12)
         if (
             model.config.audio_encoder.sampling_rate != SAMPLE_RATE
             or model.decoder.config.audio_channels != 1

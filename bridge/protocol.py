@@ -28,6 +28,18 @@ from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from bridge.limits import (  # re-exported: the panel reads the limits from here
+    BIT_DEPTHS,
+    MAX_BARS,
+    MAX_BPM,
+    MAX_PROMPT_CHARS,
+    MAX_PROMPT_SECONDS,
+    MAX_SEED,
+    MAX_VARIATIONS,
+    MIN_BPM,
+    SAMPLE_RATES,
+)
+
 PROTOCOL_VERSION = 1
 ADDRESS_PREFIX = "/musicgen"
 DEFAULT_HOST = "127.0.0.1"
@@ -43,17 +55,6 @@ HISTORY_PROMPT_CHARS = 200  # characters of the prompt in a history reply
 HISTORY_ERROR_CHARS = 300  # characters of the error in a history reply
 ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 ID_RULE = "1 to 64 characters from A-Z a-z 0-9 . _ : -"
-
-# Limits shared with bridge.config (kept equal by tests/test_protocol.py; importing config here would pull
-# numpy and soundfile into the panel).
-MIN_BPM, MAX_BPM = 20.0, 400.0
-MAX_BARS = 512
-MAX_PROMPT_CHARS = 500
-MAX_VARIATIONS = 8
-MAX_SEED = 2**31 - 1
-MAX_PROMPT_SECONDS = 20.0
-SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)
-BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 
 
 class ProtocolError(Exception):
@@ -182,7 +183,7 @@ _GENERATE_FIELDS = (
     _f("bars", "int", "loop length in bars", required=True, low=1, high=MAX_BARS),
     _f("time_signature", "string", "e.g. 4/4, 3/4, 6/8, 7/8", default="4/4", max_len=16),
     _f("melody", "path", "absolute path of an audio clip whose melody (chroma) steers the loop"),
-    _f("melody_bpm", "float", "the clip's own tempo, if it differs from bpm", low=MIN_BPM, high=MAX_BPM),
+    _f("melody_bpm", "float", "the clip's own tempo (melody and continue source), if known", low=MIN_BPM, high=MAX_BPM),
     _f("region_start", "float", "start of the used part of the clip(s), seconds", low=0.0, high=86400.0),
     _f("region_end", "float", "end of the used part of the clip(s), seconds", low=0.0, high=86400.0),
     _f("continue", "path", "absolute path of an audio clip to continue (its end prompts the model)"),

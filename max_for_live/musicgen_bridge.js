@@ -1270,7 +1270,7 @@ PROTOCOL = {
                     "required": false,
                     "min": 20.0,
                     "max": 400.0,
-                    "doc": "the clip's own tempo, if it differs from bpm"
+                    "doc": "the clip's own tempo (melody and continue source), if known"
                 },
                 {
                     "name": "region_start",

@@ -38,21 +38,34 @@ def test_import_stays_light():
     assert out.strip() == "set()"
 
 
-def test_limits_match_the_request_object():
-    from bridge import config
+def test_table_bounds_are_the_request_objects_bounds():
+    """Every numeric generate key's upper bound in the table is exactly where GenerationRequest stops."""
+    from bridge.config import SUBTYPES, GenerationRequest, RequestError
 
-    for name in (
-        "MIN_BPM",
-        "MAX_BPM",
-        "MAX_BARS",
-        "MAX_PROMPT_CHARS",
-        "MAX_VARIATIONS",
-        "MAX_SEED",
-        "MAX_PROMPT_SECONDS",
-        "SAMPLE_RATES",
+    generate = next(r for r in json.loads(protocol.to_json())["requests"] if r["verb"] == "generate")
+    keys = {k["name"]: k for k in generate["keys"]}
+    base = {
+        "prompt": "x",
+        "bpm": 400.0,
+        "bars": 1,
+        "time_signature": "1/4",
+    }  # 512 short bars fit the length cap
+    for field in (
+        "bpm",
+        "bars",
+        "variations",
+        "melody_bpm",
+        "prompt_seconds",
+        "temperature",
+        "top_k",
+        "top_p",
+        "cfg",
     ):
-        assert getattr(protocol, name) == getattr(config, name), name
-    assert set(protocol.BIT_DEPTHS.values()) == set(config.SUBTYPES)
+        spec = keys[field]
+        GenerationRequest(**{**base, field: spec["max"]})
+        with pytest.raises(RequestError):
+            GenerationRequest(**{**base, field: spec["max"] + (1 if spec["type"] == "int" else 1e-3)})
+    assert set(protocol.BIT_DEPTHS.values()) == set(SUBTYPES)
 
 
 def test_generate_defaults_and_mapping():
