@@ -35,8 +35,7 @@ from itertools import cycle
 import numpy as np
 import torch
 
-SAMPLE_RATE = 32000  # Hz, EnCodec 32 kHz
-HOP_SAMPLES = 640  # samples per EnCodec frame at 32 kHz (8*5*4*4) => 50 frames/s
+from bridge.engine import HOP  # 640 samples per EnCodec frame: the fallback for codecs without a config
 
 DEFAULT_CHUNK_FRAMES = 25  # 0.5 s of audio per chunk
 DEFAULT_CONTEXT_FRAMES = 25  # 0.5 s re-decoded on the left: ~1e-7 from a full decode (random weights)
@@ -67,7 +66,7 @@ ChunkCallback = Callable[[Chunk], None]
 def _codec_hop(codec) -> int:
     """Samples per frame from the codec's config (product of upsampling ratios); 640 if it has none."""
     ratios = getattr(getattr(codec, "config", None), "upsampling_ratios", None)
-    return int(math.prod(ratios)) if ratios else HOP_SAMPLES
+    return int(math.prod(ratios)) if ratios else HOP
 
 
 def _codec_device(codec) -> torch.device | None:
