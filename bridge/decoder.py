@@ -527,7 +527,11 @@ def _few_rows_linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
     rows = x.numel() // x.shape[-1]
     if rows > FEW_ROWS or layer.weight.numel() < BIG_WEIGHT:
         return layer(x)
-    y = (layer.weight @ x.reshape(rows, -1).T).T  # (rows, out)
+    # x must be row-major (rows, in) so that x.T is a transposed view: a row-major (in, rows) copy makes
+    # BLAS take a path ~5x slower; and the result is made row-major again (a few rows: a tiny copy) so the
+    # next op sees plain strides (SDPA's CPU flash kernel needs a unit-stride last dim, else it falls back
+    # to its much slower math path)
+    y = (layer.weight @ x.reshape(rows, -1).contiguous().T).T.contiguous()  # (rows, out)
     if layer.bias is not None:
         y = y + layer.bias
     return y.reshape(*x.shape[:-1], layer.out_features)

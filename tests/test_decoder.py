@@ -359,3 +359,21 @@ def test_sampler_draws_from_the_filtered_distribution(debug, top_k, top_p):
     freq = torch.bincount(draws, minlength=8).float() / len(draws)
     assert torch.allclose(freq, p, atol=0.015), (freq, p)
     assert (freq[p == 0] == 0).all()
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("layout", ["row-major", "transposed"])
+def test_few_rows_linear_matches_the_layer_and_returns_row_major(bias, layout):
+    """The CPU decode-step linear equals layer(x) for inputs of either memory layout, and always hands back a
+    row-major result: a transposed one made the next linear ~5x slower and pushed SDPA off its flash kernel."""
+    from bridge.decoder import BIG_WEIGHT, _few_rows_linear
+
+    layer = torch.nn.Linear(512, BIG_WEIGHT // 512, bias=bias)  # big enough to take the weight @ x.T path
+    x = torch.randn(2, 1, 512)
+    if layout == "transposed":  # what a previous few-rows linear returned: (rows, in) with strides (1, rows)
+        x = torch.randn(512, 2).T.reshape(2, 1, 512)
+        assert not x.is_contiguous()
+    y = _few_rows_linear(layer, x)
+    assert y.shape == (2, 1, layer.out_features)
+    assert y.is_contiguous()
+    torch.testing.assert_close(y, layer(x), rtol=1e-5, atol=1e-5)
