@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -431,7 +432,8 @@ class Engine:
 
         A pass-through logits processor reports progress and new frames and cancels (plain MusicGen's
         generate ignores `streamer` in transformers 5.23); the final codes are recorded where generate
-        hands them to EnCodec (generate always decodes them, as the baseline it is).
+        hands them to EnCodec (generate always decodes them, as the baseline it is), and the last step and
+        its frames are reported there, before that decode: step timings of both paths exclude it alike.
         """
         from transformers import LogitsProcessorList
 
@@ -453,7 +455,9 @@ class Engine:
         last: list[torch.Tensor] = []
 
         def recording_decode(audio_codes, *args, **kw):  # generate's final act is decode(codes (1, B, K, T))
-            last[:] = [audio_codes[0]]
+            if not hook.busy:  # not a streaming decode run from the hook's own callback: the final one
+                last[:] = [audio_codes[0]]
+                hook.finish(audio_codes[0])  # the last step is done now, before generate's own decode
             return decode(audio_codes, *args, **kw)
 
         codec.decode = recording_decode  # instance attribute shadows the method for this call only
@@ -465,9 +469,7 @@ class Engine:
                 )
         finally:
             del codec.decode
-        out = last[0]  # the last decode call inside generate is its own (streaming calls come earlier)
-        hook.finish(out)
-        return out
+        return last[0]
 
 
 class _StepHook:
@@ -486,10 +488,24 @@ class _StepHook:
         self.steps, self.k, self.p = steps, k, prompt_frames
         self.on_step, self.on_frames, self.cancel = on_step, on_frames, cancel
         self.emitted = 0  # new frames handed to on_frames
+        self.busy = False  # inside a callback (whose streaming decode must not count as generate's own)
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled()
+        with self._callback():
+            self._report(input_ids)
+        return scores
+
+    @contextmanager
+    def _callback(self):
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False
+
+    def _report(self, input_ids: torch.Tensor) -> None:
         done = input_ids.shape[1] - 1 - self.p
         if done > 0 and self.on_step is not None:
             self.on_step(done, self.steps)
@@ -504,14 +520,14 @@ class _StepHook:
                 ]
                 self.on_frames(self.emitted, torch.stack(frames, dim=1))  # (B, K, n)
                 self.emitted = complete
-        return scores
 
     def finish(self, codes: torch.Tensor) -> None:
         """After the last step: report it, and the frames it completed. codes: (B, K, P + n)."""
-        if self.on_step is not None:
-            self.on_step(self.steps, self.steps)
-        if self.on_frames is not None and self.p + self.emitted < codes.shape[-1]:
-            self.on_frames(self.emitted, codes[:, :, self.p + self.emitted :])
+        with self._callback():
+            if self.on_step is not None:
+                self.on_step(self.steps, self.steps)
+            if self.on_frames is not None and self.p + self.emitted < codes.shape[-1]:
+                self.on_frames(self.emitted, codes[:, :, self.p + self.emitted :])
 
 
 def sampling_kwargs(sampling: Sampling) -> dict:
