@@ -9,6 +9,7 @@ the time from the request to the first audio a musician could hear.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -28,11 +29,15 @@ PROMPT = "driving techno loop with a rolling bassline, 128 bpm"
 
 @dataclass
 class RunStats:
-    steps_per_s: float  # decoder steps per second, prefill included, final audio decode excluded
+    steps_per_s: (
+        float  # decoder steps per second, prefill and inline streaming included, final decode excluded
+    )
+    step_ms: float  # steady state: one decode step, prefill, first/last step and streaming decode excluded
     rtf: float  # seconds of audio generated per second of wall time (same span)
     first_chunk_s: float  # request start => first streamed audio chunk
     peak_mem_mb: float  # CUDA: max allocated; CPU: peak RSS growth during the run
     total_s: float  # wall time of the whole call
+    floor_fraction: float = math.nan  # bandwidth-floor step time / step_ms: 1 = each weight byte read once
 
 
 class _PeakRss:
@@ -87,14 +92,20 @@ def run_once(
     stream = StreamingDecoder(engine.model.audio_encoder)
     marks: dict[str, float] = {}
     steps = n_frames + engine.num_codebooks - 1
+    streaming = [0.0]  # seconds spent in streaming decode so far
 
     def on_step(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done in (1, total - 1):  # steps 2 .. total-1: the steady state, same span for both paths
+            marks[f"step{done}"], marks[f"streaming{done}"] = now, streaming[0]
         if done == total:
-            marks["last_step"] = time.perf_counter()
+            marks["last_step"] = now
 
     def on_frames(_first: int, codes: torch.Tensor) -> None:
+        t = time.perf_counter()
         if stream.push(codes) and "first_chunk" not in marks:
             marks["first_chunk"] = time.perf_counter()
+        streaming[0] += time.perf_counter() - t
 
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -116,9 +127,12 @@ def run_once(
         _sync(dev)
         t1 = time.perf_counter()
     gen_s = marks["last_step"] - t0
+    a, b = 1, steps - 1
+    steady = marks[f"step{b}"] - marks[f"step{a}"] - (marks[f"streaming{b}"] - marks[f"streaming{a}"])
     peak = (torch.cuda.max_memory_allocated(dev) - base) / 2**20 if dev.type == "cuda" else rss.mb
     return RunStats(
         steps_per_s=steps / gen_s,
+        step_ms=1e3 * steady / (b - a),
         rtf=n_frames / FRAME_RATE / gen_s,
         first_chunk_s=marks.get("first_chunk", t1) - t0,
         peak_mem_mb=peak,
@@ -149,6 +163,31 @@ def streaming_figures(engine: Engine, codes: torch.Tensor) -> dict[str, float]:
         "stream_decode_s": t2 - t1,
         "stream_over_full": (t2 - t1) / (t1 - t0),
     }
+
+
+def step_weight_bytes(engine: Engine) -> int:
+    """Bytes of decoder weights one decode step must read: every decoder parameter except the token
+    embeddings (K rows gathered) and plain MusicGen's cross-attention key/value projections (applied to the
+    text once per request). The KV cache is left out: it is small next to the weights at these lengths."""
+    skip = ("embed_tokens", "encoder_attn.k_proj", "encoder_attn.v_proj")
+    return sum(
+        p.numel() * p.element_size()
+        for name, p in engine.model.decoder.named_parameters()
+        if not any(s in name for s in skip)
+    )
+
+
+def read_bandwidth(device: torch.device, mib: int = 1024, repeats: int = 5) -> float:
+    """Measured memory read bandwidth in bytes/s: the median time to sum a `mib` MiB fp32 tensor."""
+    x = torch.ones(mib * 2**20 // 4, device=device)
+    times = []
+    for _ in range(repeats + 1):  # the first run warms up (page faults, kernels)
+        _sync(device)
+        t0 = time.perf_counter()
+        x.sum()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return x.numel() * 4 / statistics.median(times[1:])
 
 
 def bench(
@@ -184,6 +223,10 @@ def bench(
     g = torch.Generator().manual_seed(1)
     codes = torch.randint(0, 2048, (1, engine.num_codebooks, int(stream_seconds * FRAME_RATE)), generator=g)
     stream = streaming_figures(engine, codes.to(engine.device))
+    weights, bandwidth = step_weight_bytes(engine), read_bandwidth(engine.device)
+    floor_ms = 1e3 * weights / bandwidth  # a decode step cannot beat reading its weights once
+    for stats in (ours, theirs):
+        stats.floor_fraction = floor_ms / stats.step_ms
     return {
         "arch": arch,
         "device": str(engine.device),
@@ -198,6 +241,7 @@ def bench(
         "transformers": asdict(theirs),
         "speedup": ours.steps_per_s / theirs.steps_per_s,
         "streaming": {"seconds": stream_seconds, **stream},
+        "floor": {"weight_bytes": weights, "read_bandwidth_gbs": bandwidth / 1e9, "step_ms": floor_ms},
     }
 
 
@@ -211,6 +255,7 @@ def format_table(result: dict) -> str:
     o, t = result["ours"], result["transformers"]
     rows = [
         ("steps/s", "steps_per_s", "{:.1f}"),
+        ("decode step (ms)", "step_ms", "{:.3g}"),
         ("real-time factor", "rtf", "{:.2f}x"),
         ("first chunk (s)", "first_chunk_s", "{:.3f}"),
         ("peak memory (MB)", "peak_mem_mb", "{:.0f}"),
@@ -229,6 +274,12 @@ def format_table(result: dict) -> str:
         f"streaming decode of {s['seconds']:g} s: SNR {s['snr_db']:.1f} dB vs one full decode; "
         f"cost {s['stream_decode_s']:.2f} s vs {s['full_decode_s']:.2f} s "
         f"({s['stream_over_full']:.2f}x)"
+    )
+    f = result["floor"]
+    lines.append(
+        f"memory-bandwidth floor: {f['weight_bytes'] / 1e9:.3g} GB of weights per step at "
+        f"{f['read_bandwidth_gbs']:.3g} GB/s measured read = {f['step_ms']:.3g} ms/step; reached: ours "
+        f"{o['floor_fraction']:.0%}, transformers {t['floor_fraction']:.0%}"
     )
     lines.append(f"speedup (steps/s, ours over transformers' generate): {result['speedup']:.2f}x")
     return "\n".join(lines)
