@@ -335,7 +335,8 @@ REPLIES: dict[str, Reply] = {
         ),
         Reply(
             "status",
-            "key value pairs: daemon (state, queued, running, model, version, clients, uptime) or one job "
+            "key value pairs: daemon (state, queued, running, model, device, dtype, engine, version, clients, "
+            "uptime) or one job "
             "(job, request, state, progress, position, error)",
             (("id", _S, "request id"), ("key", _S, "then its value (s, i or f)")),
             variadic=True,

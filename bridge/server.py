@@ -610,16 +610,6 @@ class OutDirLock:
         self._file.close()  # closing drops the lock; the file stays (deleting it would race a new daemon)
 
 
-def choose_backend(backend: str) -> str:
-    """'ours' needs bridge.decoder; until it exists, fall back to transformers' generate()."""
-    import importlib.util
-
-    if backend == "ours" and importlib.util.find_spec("bridge.decoder") is None:
-        log.warning("decode loop 'ours' (bridge.decoder) is not available; using transformers' generate()")
-        return "transformers"
-    return backend
-
-
 def warm_up(engine: Any, backend: str) -> float:
     """One tiny generation and decode, so the first request does not pay for lazy initialisation."""
     t0 = time.perf_counter()
@@ -673,7 +663,6 @@ def serve(
     try:
         t0 = time.perf_counter()
         engine = load_engine(model, device=device, dtype=dtype)
-        backend = choose_backend(backend)
         log.info("loaded %r in %.1f s", engine, time.perf_counter() - t0)
         if warmup:
             try:
@@ -683,6 +672,13 @@ def serve(
                 raise ServerError(f"the model failed its warm-up generation: {type(e).__name__}: {e}") from e
         server = Server(
             PipelineRenderer(engine, backend), out, journal, options, model_name=engine.name, sock=sock
+        )
+        server.status_extras.append(
+            lambda: {
+                "device": str(engine.device),
+                "dtype": str(engine.dtype).removeprefix("torch."),
+                "engine": backend,
+            }
         )
         if on_ready is not None:
             on_stop = on_ready(server)

@@ -1720,7 +1720,7 @@ PROTOCOL = {
         {
             "address": "/musicgen/status",
             "verb": "status",
-            "doc": "key value pairs: daemon (state, queued, running, model, version, clients, uptime) or one job (job, request, state, progress, position, error)",
+            "doc": "key value pairs: daemon (state, queued, running, model, device, dtype, engine, version, clients, uptime) or one job (job, request, state, progress, position, error)",
             "args": [
                 {
                     "name": "id",

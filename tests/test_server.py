@@ -543,6 +543,14 @@ def _check_loop(path: str, out: Path, bars: int = BARS, bpm: float = BPM, sr: in
     assert info.samplerate == sr and info.frames == loop_samples(bars, bpm, TimeSignature(4, 4), sr)
 
 
+def test_daemon_status_names_the_model_device_and_engine(daemon, client):
+    client.send("status", "st")
+    args = client.wait_for("st", {"status"}).args[1:]
+    pairs = dict(zip(args[::2], args[1::2], strict=True))
+    assert pairs["model"] == "debug" and pairs["device"] == "cpu" and pairs["dtype"] == "float32"
+    assert pairs["engine"] == "ours"
+
+
 def test_end_to_end_generate(daemon, client):
     client.send(
         "generate",
