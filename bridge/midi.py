@@ -862,9 +862,11 @@ class MidiService:
             "midi_map": str(self.mapping_path) if self.mapping_path else "",
             "midi_clock": self.clock is not None,
         }
+        # the clock first: the MIDI thread may lock onto the clock between the two reads, and this order
+        # keeps the reply coherent (a clock_bpm in it means midi_bpm already follows the clock)
+        clock = self.clock.snapshot() if self.clock is not None else {}
         out.update(self.controller.snapshot())
-        if self.clock is not None:
-            out.update(self.clock.snapshot())
+        out.update(clock)
         return out
 
     # ------------------------------------------------------------------ ports
