@@ -101,6 +101,13 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
         default="ours",
         help="decode loop: ours (static cache) or transformers' generate() [default: ours]",
     )
+    p.add_argument(
+        "--stream-dir",
+        type=Path,
+        metavar="DIR",
+        help="also write the audio as it is generated: ~0.5 s chunk-NNNN.wav files (32 kHz, before tail "
+        "folding and loudness; chunk-NNNN-takeT.wav with --variations), each as soon as it is ready",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_model_args(p)
 
@@ -301,6 +308,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except RequestError as e:
         raise CliError(str(e)) from e
 
+    on_chunk = _chunk_writer(args.stream_dir, request.variations) if args.stream_dir else None
+
     from bridge.engine import load_engine
     from bridge.pipeline import render
 
@@ -312,11 +321,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
         args.out,
         backend=args.engine,
         on_progress=_progress_bar(not args.quiet),
+        on_chunk=on_chunk,
         cancel=threading.Event(),
     )
     for path in result.paths:
         print(path)
     return 0
+
+
+def _chunk_writer(folder: Path, takes: int):
+    """`--stream-dir`: an on_chunk that writes every take of each chunk into `folder` as it arrives.
+
+    Checked before the model loads: the folder must not hold chunks of an earlier run (they would be
+    mistaken for this one's, and chunk files are never overwritten). If a chunk cannot be written, that
+    is reported and streaming to the folder stops: the preview never costs the loop."""
+    if folder.exists() and not folder.is_dir():
+        raise CliError(f"--stream-dir {folder}: not a folder")
+    if folder.is_dir() and any(folder.glob("chunk-*.wav")):
+        raise CliError(
+            f"--stream-dir {folder} already holds chunk-*.wav files from an earlier run; use an empty folder"
+        )
+    from bridge.jobs import write_chunk
+
+    failed: list[str] = []
+
+    def on_chunk(chunk) -> None:
+        for take in range(takes):
+            if failed:
+                return
+            try:
+                write_chunk(folder, chunk, take, f"-take{take + 1}" if takes > 1 else "")
+            except Exception as e:  # disk full, folder removed: say so once, keep generating the loop
+                print(f"warning: --stream-dir: {e}; no more chunks are written", file=sys.stderr)
+                failed.append(str(e))
+
+    return on_chunk
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

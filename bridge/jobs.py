@@ -208,9 +208,10 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:300] if text else type(exc).__name__
 
 
-def write_chunk(job_dir: Path, chunk: Any) -> tuple[Path, float]:
-    """Write take 1 of a streamed chunk as a small 32 kHz WAV in the job's own folder (atomically, never
-    over an existing file); returns its path and where it starts, in seconds."""
+def write_chunk(folder: Path, chunk: Any, take: int = 0, suffix: str = "") -> tuple[Path, float]:
+    """Write one take (default: the first) of a streamed chunk as a small 32 kHz WAV
+    `folder/chunk-NNNN<suffix>.wav` (atomically, never over an existing file); returns its path and where
+    it starts, in seconds. The daemon writes take 1 into each job's folder; `generate --stream-dir` every take."""
     import numpy as np
 
     from bridge.audio_io import write_wav_atomic
@@ -219,10 +220,10 @@ def write_chunk(job_dir: Path, chunk: Any) -> tuple[Path, float]:
     if index < 0:
         raise ValueError(f"chunk index must be >= 0, got {index}")
     audio = np.asarray(chunk.audio, dtype=np.float32)
-    take = audio[0] if audio.ndim == 2 else audio
-    job_dir.mkdir(parents=True, exist_ok=True)
+    samples = audio[take] if audio.ndim == 2 else audio
+    folder.mkdir(parents=True, exist_ok=True)
     path = write_wav_atomic(
-        job_dir / f"chunk-{index:04d}.wav", take[None, :], CHUNK_SAMPLE_RATE, CHUNK_SUBTYPE
+        folder / f"chunk-{index:04d}{suffix}.wav", samples[None, :], CHUNK_SAMPLE_RATE, CHUNK_SUBTYPE
     )
     return path, int(chunk.start_sample) / CHUNK_SAMPLE_RATE
 

@@ -115,3 +115,64 @@ def test_silent_and_nan_clips_name_the_problem(capsys, tmp_path):
     for key, word in (("silent", "silent"), ("nan", "NaN")):
         code, _, err = run(capsys, *ONE_BAR, "--out", str(tmp_path / "o"), "--melody", str(files[key]))
         assert code == 2 and word in err
+
+
+def test_stream_dir_gets_every_chunk_before_the_loop_is_finished(capsys, tmp_path, monkeypatch):
+    """--stream-dir: chunk-NNNN.wav files at 32 kHz, all written while generating (before the final decode),
+    tiling exactly the generated audio, which they match."""
+    from bridge.config import GenerationRequest
+    from bridge.engine import HOP, Engine
+    from bridge.pipeline import loop_plan
+    from bridge.streaming import snr_db
+
+    stream = tmp_path / "stream"
+    seen: dict = {}
+    decode = Engine.decode_codes
+
+    def watching_decode(self, codes):
+        seen["chunks"] = sorted(p.name for p in stream.glob("*.wav"))
+        seen["audio"] = decode(self, codes)
+        return seen["audio"]
+
+    monkeypatch.setattr(Engine, "decode_codes", watching_decode)
+    code, out, err = run(capsys, *ONE_BAR, "--out", str(tmp_path / "out"), "--stream-dir", str(stream))
+    assert code == 0, err
+    names = sorted(p.name for p in stream.iterdir())
+    assert names == seen["chunks"] == [f"chunk-{i:04d}.wav" for i in range(len(names))]
+    assert len(names) >= 3
+    parts = [sf.read(stream / n, dtype="float32") for n in names]
+    assert {sr for _, sr in parts} == {32000}
+    streamed = np.concatenate([a for a, _ in parts])
+    n_frames = loop_plan(GenerationRequest(prompt="x", bpm=120, bars=1))[2]
+    assert len(streamed) == n_frames * HOP
+    assert snr_db(seen["audio"][0], streamed) > 60  # 16-bit previews of the same audio (~89 dB here)
+
+
+def test_stream_dir_writes_every_take(capsys, tmp_path):
+    stream = tmp_path / "stream"
+    code, _, err = run(
+        capsys, *ONE_BAR, "--out", str(tmp_path), "--variations", "2", "--stream-dir", str(stream)
+    )
+    assert code == 0, err
+    takes = [sorted(stream.glob(f"chunk-*-take{t}.wav")) for t in (1, 2)]
+    assert len(takes[0]) == len(takes[1]) >= 3 and len(list(stream.iterdir())) == 2 * len(takes[0])
+    assert not np.array_equal(sf.read(takes[0][1])[0], sf.read(takes[1][1])[0])
+
+
+def test_stream_dir_with_old_chunks_is_refused_before_loading(capsys, tmp_path, monkeypatch):
+    import bridge.engine
+
+    def no_loading(*a, **k):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(bridge.engine, "load_engine", no_loading)
+    stream = tmp_path / "stream"
+    stream.mkdir()
+    (stream / "chunk-0000.wav").write_bytes(b"an earlier run's chunk")
+    code, _, err = run(capsys, *ONE_BAR, "--out", str(tmp_path), "--stream-dir", str(stream))
+    assert code == 2 and err.startswith("error: --stream-dir") and "already holds" in err
+    assert (stream / "chunk-0000.wav").read_bytes() == b"an earlier run's chunk"
+    code, _, err = run(
+        capsys, *ONE_BAR, "--out", str(tmp_path), "--stream-dir", str(stream / "chunk-0000.wav")
+    )
+    assert code == 2 and "not a folder" in err
