@@ -44,7 +44,11 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bars", type=int, required=True, help="loop length in bars")
     p.add_argument("--time-signature", default="4/4", help="e.g. 4/4, 3/4, 6/8, 7/8 [default: 4/4]")
     p.add_argument("--melody", type=Path, help="audio clip whose melody (chroma) steers the generation")
-    p.add_argument("--melody-bpm", type=float, help="the clip's own tempo, if it differs from --bpm")
+    p.add_argument(
+        "--melody-bpm",
+        type=float,
+        help="the clip's own tempo, if it differs from --bpm (melody and --continue clips are brought to --bpm)",
+    )
     p.add_argument(
         "--continue",
         dest="continue_from",
@@ -56,7 +60,8 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
         "--prompt-seconds",
         type=float,
         default=4.0,
-        help="seconds of the clip's end used as the continuation prompt [default: 4]",
+        help="continuation prompt length in seconds at the song tempo, whole beats of the clip's end "
+        "[default: 4]",
     )
     p.add_argument(
         "--keep-prompt",

@@ -45,6 +45,7 @@ from bridge.loops import (
     whole_beats_seconds,
 )
 from bridge.streaming import Chunk, StreamingDecoder
+from bridge.stretch import time_stretch
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +92,27 @@ class RenderResult:
 
 
 def prompt_clip(request: GenerationRequest) -> np.ndarray:
-    """The continuation prompt: the last whole beats (<= prompt_seconds) of the clip region, mono 32 kHz.
+    """The continuation prompt, mono 32 kHz at the song tempo: the last whole beats of the clip region, as
+    many as fit in prompt_seconds of the song.
 
-    Leading samples are trimmed to a whole number of EnCodec frames, so the prompt still *ends* exactly at
-    the region end and the continuation starts on the beat.
+    A clip at its own tempo (melody_bpm) is time-stretched to the song tempo first: the model continues
+    what it hears at the tempo it hears it. Leading samples are trimmed to a whole number of EnCodec
+    frames, so the prompt still *ends* exactly at the region end and the continuation starts on the beat.
     """
     assert request.continue_from is not None
     audio, sr = read_audio(request.continue_from, request.region)
     mono = resample(to_mono(audio), sr, SAMPLE_RATE)
-    available = len(mono) / SAMPLE_RATE
-    seconds = float(whole_beats_seconds(min(request.prompt_seconds, available), request.clip_bpm))
-    n = (int(round(seconds * SAMPLE_RATE)) // HOP) * HOP
+    ratio = request.clip_bpm / request.bpm  # song-tempo seconds per second of the clip
+    available = len(mono) / SAMPLE_RATE * ratio  # the region's length once at the song tempo
+    seconds = float(whole_beats_seconds(min(request.prompt_seconds, available), request.bpm))
+    if ratio != 1.0:
+        source = min(len(mono), int(round(seconds / ratio * SAMPLE_RATE)))  # the same beats in the clip
+        if not 0.5 <= ratio <= 2.0:
+            log.warning(
+                "continuation clip stretched by %.2fx to the song tempo: transients will smear", ratio
+            )
+        mono = time_stretch(mono[len(mono) - source :], ratio)
+    n = (min(int(round(seconds * SAMPLE_RATE)), len(mono)) // HOP) * HOP
     if n < HOP:
         raise ModelError("the clip to continue is shorter than one beat / one codec frame")
     return np.ascontiguousarray(mono[len(mono) - n :], dtype=np.float32)

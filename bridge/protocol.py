@@ -186,7 +186,8 @@ _GENERATE_FIELDS = (
     _f(
         "melody_bpm",
         "float",
-        "the clip's own tempo (melody and continue source), if known",
+        "the clip's own tempo, if known: a melody's chroma is retimed and a continue source time-stretched "
+        "to the song tempo",
         low=MIN_BPM,
         high=MAX_BPM,
     ),

@@ -1270,7 +1270,7 @@ PROTOCOL = {
                     "required": false,
                     "min": 20.0,
                     "max": 400.0,
-                    "doc": "the clip's own tempo (melody and continue source), if known"
+                    "doc": "the clip's own tempo, if known: a melody's chroma is retimed and a continue source time-stretched to the song tempo"
                 },
                 {
                     "name": "region_start",

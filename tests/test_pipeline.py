@@ -7,6 +7,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 import soundfile as sf
+from signals import clicks, onsets
 
 from bridge.config import GenerationRequest
 from bridge.engine import HOP, SAMPLE_RATE
@@ -103,6 +104,25 @@ def test_continuation_prompt_is_whole_beats_ending_at_region_end(clip):
     beats = 3.0 * 120 / 60  # 3.3 s at 120 bpm => 6 whole beats = 3.0 s
     assert len(wav) % HOP == 0
     assert abs(len(wav) / SAMPLE_RATE - beats / 2) < HOP / SAMPLE_RATE
+
+
+def test_continuation_prompt_is_stretched_to_the_song_tempo(tmp_path):
+    """A clip at 100 bpm continued in a 120 bpm song: the prompt holds the clip's last 6 beats, now 0.5 s
+    apart, ending at the region end (prompt_seconds counts at the song tempo)."""
+    path = tmp_path / "clicks100.wav"
+    sf.write(path, clicks(100, 10), SAMPLE_RATE)  # beats at 0, 0.6, ... 5.4 s; the file ends at 6.0 s
+    wav = prompt_clip(req(continue_from=path, melody_bpm=100.0, prompt_seconds=3.3))
+    assert len(wav) == 3 * SAMPLE_RATE  # 6 song beats, a whole number of codec frames
+    found = onsets(wav)
+    assert len(found) == 6 and np.abs(found - 0.5 * np.arange(6)).max() < 0.015
+
+
+def test_stretched_continuation_renders_with_its_prompt(debug_engine, tmp_path):
+    path = tmp_path / "clicks100.wav"
+    sf.write(path, clicks(100, 10), SAMPLE_RATE)
+    r = req(continue_from=path, melody_bpm=100.0, prompt_seconds=2.0, keep_prompt=True, sample_rate=32000)
+    (out,) = render(debug_engine, r, tmp_path / "out", backend=BACKEND).paths
+    assert sf.info(out).frames == 2 * SAMPLE_RATE + loop_samples(1, 120.0, TimeSignature(4, 4), 32000)
 
 
 def test_continuation_and_melody_render(debug_engine, tmp_path, clip):
