@@ -10,8 +10,8 @@ comes from the input near k * hop / ratio, shifted by up to ±`tolerance` sample
 continues the frame before it (cross-correlation), so periodic content stays phase-coherent and the pitch is
 unchanged. It suits the moderate ratios of tempo matching and model conditioning: beats land within about
 ratio x half a frame of their place (measured: 5 ms for 100 -> 120 bpm, 12 ms for 128 -> 93 bpm, 28 ms when
-halving the tempo, where a transient also repeats). Pure numpy, one `np.correlate` per frame: ~10 ms per
-4 s of audio.
+halving the tempo, where a transient also repeats). Pure numpy, one `np.correlate` per frame: 9-35 ms for
+4 s of audio at ratios 0.5-2 on a 2-core CPU.
 """
 
 from __future__ import annotations
