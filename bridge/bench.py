@@ -29,9 +29,7 @@ PROMPT = "driving techno loop with a rolling bassline, 128 bpm"
 
 @dataclass
 class RunStats:
-    steps_per_s: (
-        float  # decoder steps per second, prefill and inline streaming included, final decode excluded
-    )
+    steps_per_s: float  # all steps: prefill and inline streaming included, the final full decode not
     step_ms: float  # steady state: one decode step, prefill, first/last step and streaming decode excluded
     rtf: float  # seconds of audio generated per second of wall time (same span)
     first_chunk_s: float  # request start => first streamed audio chunk

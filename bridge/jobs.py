@@ -211,7 +211,7 @@ def _first_line(exc: BaseException) -> str:
 def write_chunk(folder: Path, chunk: Any, take: int = 0, suffix: str = "") -> tuple[Path, float]:
     """Write one take (default: the first) of a streamed chunk as a small 32 kHz WAV
     `folder/chunk-NNNN<suffix>.wav` (atomically, never over an existing file); returns its path and where
-    it starts, in seconds. The daemon writes take 1 into each job's folder; `generate --stream-dir` every take."""
+    it starts, in seconds. The daemon writes take 1 into each job's folder, `generate --stream-dir` all."""
     import numpy as np
 
     from bridge.audio_io import write_wav_atomic

@@ -197,7 +197,7 @@ _GENERATE_FIELDS = (
     _f(
         "prompt_seconds",
         "float",
-        "seconds of the clip's end used as the continuation prompt",
+        "continuation prompt length at the song tempo: the clip's last whole beats that fit",
         default=4.0,
         low=0.0,
         low_open=True,

@@ -1303,7 +1303,7 @@ PROTOCOL = {
                     "min": 0.0,
                     "min_exclusive": true,
                     "max": 20.0,
-                    "doc": "seconds of the clip's end used as the continuation prompt"
+                    "doc": "continuation prompt length at the song tempo: the clip's last whole beats that fit"
                 },
                 {
                     "name": "keep_prompt",
