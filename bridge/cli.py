@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bridge import __version__
 from bridge.archs import DEFAULT_MODEL
+from bridge.limits import DEFAULT_PROMPT_SECONDS
 
 EXIT_USAGE = 2
 DEFAULT_OUT = Path("out")
@@ -59,7 +60,7 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--prompt-seconds",
         type=float,
-        default=4.0,
+        default=DEFAULT_PROMPT_SECONDS,
         help="continuation prompt length in seconds at the song tempo, whole beats of the clip's end "
         "[default: 4]",
     )
@@ -348,17 +349,18 @@ def _chunk_writer(folder: Path, takes: int):
         )
     from bridge.jobs import write_chunk
 
-    failed: list[str] = []
+    stopped = False
 
     def on_chunk(chunk) -> None:
+        nonlocal stopped
         for take in range(takes):
-            if failed:
+            if stopped:
                 return
             try:
                 write_chunk(folder, chunk, take, f"-take{take + 1}" if takes > 1 else "")
             except Exception as e:  # disk full, folder removed: say so once, keep generating the loop
                 print(f"warning: --stream-dir: {e}; no more chunks are written", file=sys.stderr)
-                failed.append(str(e))
+                stopped = True
 
     return on_chunk
 

@@ -47,7 +47,7 @@ class GenerationRequest:
     melody_bpm: float | None = None  # the clip's own tempo (melody and continuation source), if known
     region: tuple[float, float] | None = None  # seconds inside the clip(s); None = whole clip
     continue_from: Path | None = None  # clip to continue (audio prompt)
-    prompt_seconds: float = DEFAULT_PROMPT_SECONDS  # how much of the clip's end prompts the model
+    prompt_seconds: float = DEFAULT_PROMPT_SECONDS  # prompt length at the song tempo, from the clip's end
     keep_prompt: bool = False  # also return the prompt audio before the new bars
     variations: int = 1
     seed: int | None = None  # None => a random seed, chosen here and recorded

@@ -30,6 +30,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge.limits import (  # re-exported: the panel reads the limits from here
     BIT_DEPTHS,
+    DEFAULT_PROMPT_SECONDS,
     MAX_BARS,
     MAX_BPM,
     MAX_PROMPT_CHARS,
@@ -198,7 +199,7 @@ _GENERATE_FIELDS = (
         "prompt_seconds",
         "float",
         "continuation prompt length at the song tempo: the clip's last whole beats that fit",
-        default=4.0,
+        default=DEFAULT_PROMPT_SECONDS,
         low=0.0,
         low_open=True,
         high=MAX_PROMPT_SECONDS,
