@@ -176,3 +176,20 @@ def test_stream_dir_with_old_chunks_is_refused_before_loading(capsys, tmp_path, 
         capsys, *ONE_BAR, "--out", str(tmp_path), "--stream-dir", str(stream / "chunk-0000.wav")
     )
     assert code == 2 and "not a folder" in err
+
+
+def test_a_chunk_that_cannot_be_written_stops_the_preview_not_the_loop(capsys, tmp_path, monkeypatch):
+    import bridge.jobs
+
+    calls = []
+
+    def full_disk(*args, **kwargs):
+        calls.append(args)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(bridge.jobs, "write_chunk", full_disk)
+    code, out, err = run(
+        capsys, *ONE_BAR, "--out", str(tmp_path / "out"), "--stream-dir", str(tmp_path / "s")
+    )
+    assert code == 0 and sf.info(out.strip()).frames == loop_samples(1, 120, TimeSignature(4, 4), 44100)
+    assert err.count("warning: --stream-dir: No space left on device") == 1 and len(calls) == 1
