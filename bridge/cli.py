@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bridge import __version__
-from bridge.archs import DEFAULT_MODEL
+from bridge.engine.archs import DEFAULT_MODEL
 from bridge.limits import DEFAULT_PROMPT_SECONDS
 
 EXIT_USAGE = 2
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench_args(p: argparse.ArgumentParser) -> None:
-    from bridge.archs import ARCHS
+    from bridge.engine.archs import ARCHS
 
     p.add_argument(
         "--arch",
@@ -284,8 +284,8 @@ def _progress_bar(enabled: bool):
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from bridge.config import GenerationRequest, RequestError
     from bridge.limits import BIT_DEPTHS
+    from bridge.request import GenerationRequest, RequestError
 
     subtype = BIT_DEPTHS[args.bit_depth]
     try:
@@ -316,7 +316,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     on_chunk = _chunk_writer(args.stream_dir, request.variations) if args.stream_dir else None
 
-    from bridge.engine import load_engine
+    from bridge.engine.engine import load_engine
     from bridge.pipeline import render
 
     engine = load_engine(resolve_model_name(args.model), device=args.device, dtype=args.dtype)
@@ -347,7 +347,7 @@ def _chunk_writer(folder: Path, takes: int):
         raise CliError(
             f"--stream-dir {folder} already holds chunk-*.wav files from an earlier run; use an empty folder"
         )
-    from bridge.jobs import write_chunk
+    from bridge.daemon.jobs import write_chunk
 
     stopped = False
 
@@ -366,8 +366,8 @@ def _chunk_writer(folder: Path, takes: int):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bridge.journal import JournalError
-    from bridge.server import ServerError, ServerOptions, serve
+    from bridge.daemon.journal import JournalError
+    from bridge.daemon.server import ServerError, ServerOptions, serve
 
     logging.getLogger("bridge").setLevel(
         logging.DEBUG if args.verbose > 1 else getattr(logging, args.log_level.upper())
@@ -403,8 +403,8 @@ def _midi_hook(args: argparse.Namespace):
         raise CliError("--midi-clock, --midi-map and --midi-out need --midi PORT")
     import inspect
 
-    from bridge import midi
-    from bridge.server import serve
+    from bridge.daemon.server import serve
+    from bridge.midi import service as midi
 
     if "on_ready" not in inspect.signature(serve).parameters:
         raise CliError("this daemon cannot host MIDI yet: bridge.server.serve has no on_ready hook")
@@ -419,7 +419,7 @@ def _midi_hook(args: argparse.Namespace):
         raise CliError(str(e)) from e
 
     def start(server):
-        from bridge.server import ServerError
+        from bridge.daemon.server import ServerError
 
         try:
             return midi.attach(server, options, backend=backend).stop
@@ -430,7 +430,7 @@ def _midi_hook(args: argparse.Namespace):
 
 
 def cmd_midi(args: argparse.Namespace) -> int:
-    from bridge import midi
+    from bridge.midi import service as midi
 
     try:
         if args.midi_command == "list":
@@ -457,7 +457,7 @@ def cmd_protocol(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bridge import bench
+    from bridge.tools import bench
 
     if args.seconds <= 0 or args.repeats < 1 or args.stream_seconds <= 0:
         raise CliError("--seconds and --stream-seconds must be > 0 and --repeats >= 1")
@@ -465,7 +465,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_m4l(args: argparse.Namespace) -> int:
-    from bridge import m4l
+    from bridge.tools import m4l
 
     try:
         if args.check:
@@ -493,10 +493,10 @@ def main(argv: list[str] | None = None) -> int:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from bridge.audio_io import AudioError
-    from bridge.chroma import ChromaError
-    from bridge.engine import ModelError
-    from bridge.loops import LoopError
+    from bridge.audio.io import AudioError
+    from bridge.audio.loops import LoopError
+    from bridge.engine.chroma import ChromaError
+    from bridge.engine.engine import ModelError
 
     try:
         return COMMANDS[args.command](args)

@@ -21,10 +21,19 @@ import numpy as np
 import torch
 
 from bridge import __version__
-from bridge.audio_io import format_bpm, output_stem, read_audio, resample, to_mono, write_wav_unique
-from bridge.chroma import CHROMA_LENGTH, align_melody, chroma_onehot
-from bridge.config import GenerationRequest
-from bridge.engine import (
+from bridge.audio.io import format_bpm, output_stem, read_audio, resample, to_mono, write_wav_unique
+from bridge.audio.loops import (
+    DEFAULT_FADE_SECONDS,
+    apply_peak_ceiling,
+    fold_tail,
+    loop_samples,
+    normalize_loudness,
+    remove_dc,
+    whole_beats_seconds,
+)
+from bridge.audio.stretch import time_stretch
+from bridge.engine.chroma import CHROMA_LENGTH, align_melody, chroma_onehot
+from bridge.engine.engine import (
     FRAME_RATE,
     HOP,
     MAX_WINDOW_FRAMES,
@@ -35,17 +44,8 @@ from bridge.engine import (
     Sampling,
     StepCallback,
 )
-from bridge.loops import (
-    DEFAULT_FADE_SECONDS,
-    apply_peak_ceiling,
-    fold_tail,
-    loop_samples,
-    normalize_loudness,
-    remove_dc,
-    whole_beats_seconds,
-)
-from bridge.streaming import Chunk, StreamingDecoder
-from bridge.stretch import time_stretch
+from bridge.engine.streaming import Chunk, StreamingDecoder
+from bridge.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 

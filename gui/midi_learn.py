@@ -8,7 +8,7 @@ The MIDI side is `bridge.midi` (the daemon's MIDI service). Its learn API is use
     bridge.midi.control_of(session.message).describe()       # "note 36 on channel 10"
 
 `listen` blocks, so it runs on a worker thread; clicking the button again cancels. The daemon reloads the
-mapping file within a second. The button is disabled, with a tooltip saying why, when bridge.midi or a
+mapping file within a second. The button is disabled, with a tooltip saying why, when bridge.midi.service or a
 MIDI backend (mido / python-rtmidi) is not installed.
 """
 
@@ -22,7 +22,7 @@ from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 from PyQt6.QtWidgets import QPushButton, QWidget
 
 LEARN_TIMEOUT_S = 15.0
-MODULE = "bridge.midi"
+MODULE = "bridge.midi.service"
 BACKENDS = ("rtmidi", "mido")
 
 
@@ -34,9 +34,9 @@ def _found(name: str) -> bool:
 
 
 def midi_learn_available() -> tuple[bool, str]:
-    """(True, '') when bridge.midi and a MIDI backend can be found; else (False, why). Imports nothing."""
+    """(True, '') when bridge.midi.service and a MIDI backend can be found; else (False, why). Imports nothing."""
     if not _found(MODULE):
-        return False, "MIDI support (bridge.midi) is not installed"
+        return False, "MIDI support (bridge.midi.service) is not installed"
     if not any(_found(b) for b in BACKENDS):
         return False, "no MIDI backend: pip install -e .[midi] (mido, python-rtmidi)"
     return True, ""

@@ -21,7 +21,7 @@ from typing import Any
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from bridge.jobs import JobError, Rendered, Renderer
+from bridge.daemon.jobs import JobError, Rendered, Renderer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -250,7 +250,7 @@ class FakeRenderer(Renderer):
     def render(self, request, out_dir, *, on_progress, on_chunk, cancel) -> Rendered:
         import numpy as np
 
-        from bridge.audio_io import write_wav_unique
+        from bridge.audio.io import write_wav_unique
 
         self.running.set()
         try:

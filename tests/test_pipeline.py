@@ -9,10 +9,10 @@ import pytest
 import soundfile as sf
 from signals import clicks, onsets
 
-from bridge.config import GenerationRequest
-from bridge.engine import HOP, SAMPLE_RATE
-from bridge.loops import TimeSignature, loop_samples, typical_step, wrap_discontinuity
+from bridge.audio.loops import TimeSignature, loop_samples, typical_step, wrap_discontinuity
+from bridge.engine.engine import HOP, SAMPLE_RATE
 from bridge.pipeline import Window, prompt_clip, render
+from bridge.request import GenerationRequest
 
 BACKEND = "ours"
 
@@ -52,7 +52,7 @@ def test_loop_wraps_without_a_click(debug_engine, tmp_path):
 
 
 def test_loudness_and_metadata(debug_engine, tmp_path):
-    from bridge.loops import integrated_loudness
+    from bridge.audio.loops import integrated_loudness
 
     (path,) = render(debug_engine, req(bars=2), tmp_path, backend=BACKEND).paths
     audio, sr = sf.read(path, always_2d=True)

@@ -1,0 +1,1 @@
+"""Audio math and files: exact loop arithmetic, loop rendering, reading/writing, stretching."""

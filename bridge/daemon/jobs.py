@@ -1,0 +1,649 @@
+"""The job queue: a bounded queue of generation requests, one GPU worker, idempotent request ids, cancel.
+
+    submit(request, origin) ─> [queued ... ] ─> worker ─> Renderer.render ─> files in out_dir
+                                   │                │
+                                   └─ cancel        └─ listener: accepted, started, progress, chunk, finished
+
+Nothing here knows OSC: the server is one `JobListener`, and MIDI triggers can `submit` directly. The
+renderer is a template (`Renderer.render`); `PipelineRenderer` wraps `bridge.pipeline.render`, and tests
+use an in-memory fake that sleeps per step and honours cancel. Every state change is written to the
+journal before it is announced. No torch import at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.daemon.journal import FINAL_STATES, JobRecord, Journal, JournalError
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 32  # jobs waiting (the running one not counted); one more => queue_full
+IDEMPOTENCY_SECONDS = 600.0  # a request id re-sent within this window is the same request
+PROGRESS_INTERVAL = 0.05  # seconds between progress messages of one job (<= 20/s)
+MAX_REMEMBERED_JOBS = 2000  # finished jobs kept in memory for status/retransmissions (the journal has all)
+JOBS_FOLDER = ".jobs"  # <out>/.jobs/<job_id>/chunk-0000.wav: streamed previews, one folder per job
+CHUNK_SAMPLE_RATE = 32000  # Hz: chunks are the model's native audio
+CHUNK_SUBTYPE = "PCM_16"
+
+
+class JobError(Exception):
+    """A job cannot be queued or did not finish; `code` is a protocol error code (bridge.protocol.ERRORS)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who asked: `client` is a stable key (for OSC the reply address "ip:port"; "midi" for triggers);
+    `reply_to` is where the job's news goes (None: broadcast to every registered client)."""
+
+    client: str
+    reply_to: tuple[str, int] | None = None
+    name: str = ""
+
+
+@dataclass(eq=False)
+class Job:
+    """One job; its mutable fields change only under the queue's lock."""
+
+    job_id: str
+    request_id: str
+    origin: Origin
+    request: Any  # bridge.config.GenerationRequest (a plain dict for jobs known only from the journal)
+    fingerprint: str = ""
+    state: str = "queued"
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    progress: float = 0.0
+    paths: tuple[str, ...] = ()
+    error_code: str = ""
+    error: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    cancel_reason: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("queued", "running")
+
+    @property
+    def prompt(self) -> str:
+        r = self.request
+        return str(r.get("prompt", "") if isinstance(r, Mapping) else getattr(r, "prompt", ""))
+
+    @classmethod
+    def from_record(cls, rec: JobRecord) -> Job:
+        return cls(
+            job_id=rec.job_id,
+            request_id=rec.request_id,
+            origin=Origin(rec.client),
+            request=dict(rec.request),
+            fingerprint=rec.fingerprint,
+            state=rec.state,
+            created=rec.created,
+            started=rec.started,
+            finished=rec.finished,
+            progress=1.0 if rec.state == "done" else 0.0,
+            paths=tuple(rec.paths),
+            error_code=rec.error_code,
+            error=rec.error,
+            timings=dict(rec.timings),
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    position: int  # jobs ahead of it (0: running or next)
+    duplicate: bool = False  # a retransmission of a known request: nothing new was queued
+
+
+@dataclass(frozen=True)
+class Rendered:
+    paths: tuple[Path, ...]
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[float], None]
+ChunkFn = Callable[[Any], None]  # bridge.streaming.Chunk: index, start_sample (32 kHz), audio (takes, n)
+
+
+# ----------------------------------------------------------------------------------------- renderers
+
+
+class Renderer:
+    """Template: turn one request into files in `out_dir`. Raise JobError('cancelled') when `cancel` is
+    set, JobError(code) for known failures; anything else is reported as `internal`."""
+
+    name = "renderer"
+
+    def render(
+        self,
+        request: Any,
+        out_dir: Path,
+        *,
+        on_progress: ProgressFn,
+        on_chunk: ChunkFn,
+        cancel: threading.Event,
+    ) -> Rendered:
+        raise NotImplementedError
+
+
+class PipelineRenderer(Renderer):
+    """The real thing: `bridge.pipeline.render` on a loaded engine, errors mapped to protocol codes."""
+
+    def __init__(self, engine: Any, backend: str = "ours"):
+        from bridge import pipeline
+
+        self.engine = engine
+        self.backend = backend
+        self.name = getattr(engine, "name", "model")
+        self._render = pipeline.render
+
+    def render(self, request, out_dir, *, on_progress, on_chunk, cancel) -> Rendered:
+        from bridge.audio.io import AudioError
+        from bridge.audio.loops import LoopError
+        from bridge.engine.chroma import ChromaError
+        from bridge.engine.engine import Cancelled, ModelError
+
+        try:
+            result = self._render(
+                self.engine,
+                request,
+                out_dir,
+                backend=self.backend,
+                on_progress=on_progress,
+                on_chunk=on_chunk,
+                cancel=cancel,
+            )
+        except Cancelled:
+            raise JobError("cancelled", "cancelled") from None
+        except ModelError as e:
+            raise JobError("model_error", str(e)) from e
+        except (ChromaError, LoopError) as e:
+            raise JobError("bad_argument", str(e)) from e
+        except (AudioError, OSError) as e:
+            raise JobError("io_error", str(e)) from e
+        except Exception as e:
+            if is_out_of_memory(e):
+                free_accelerator_memory()
+                raise JobError("out_of_memory", f"out of memory: {_first_line(e)}") from e
+            raise
+        return Rendered(tuple(result.paths), dict(result.timings))
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError):
+        return True
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def free_accelerator_memory() -> None:
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        with contextlib.suppress(Exception):
+            torch.cuda.empty_cache()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def write_chunk(folder: Path, chunk: Any, take: int = 0, suffix: str = "") -> tuple[Path, float]:
+    """Write one take (default: the first) of a streamed chunk as a small 32 kHz WAV
+    `folder/chunk-NNNN<suffix>.wav` (atomically, never over an existing file); returns its path and where
+    it starts, in seconds. The daemon writes take 1 into each job's folder, `generate --stream-dir` all."""
+    import numpy as np
+
+    from bridge.audio.io import write_wav_atomic
+
+    index = int(chunk.index)
+    if index < 0:
+        raise ValueError(f"chunk index must be >= 0, got {index}")
+    audio = np.asarray(chunk.audio, dtype=np.float32)
+    samples = audio[take] if audio.ndim == 2 else audio
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_wav_atomic(
+        folder / f"chunk-{index:04d}{suffix}.wav", samples[None, :], CHUNK_SAMPLE_RATE, CHUNK_SUBTYPE
+    )
+    return path, int(chunk.start_sample) / CHUNK_SAMPLE_RATE
+
+
+# ----------------------------------------------------------------------------------------- listener
+
+
+class JobListener:
+    """What the queue tells the world. The OSC server implements it; the default does nothing.
+    `accepted` runs under the queue's lock, before the worker can start the job (so ack comes first)."""
+
+    def accepted(self, job: Job, position: int) -> None: ...
+
+    def started(self, job: Job) -> None: ...
+
+    def progress(self, job: Job, fraction: float) -> None: ...
+
+    def chunk(self, job: Job, index: int, path: Path, start_seconds: float) -> None: ...
+
+    def finished(self, job: Job) -> None:
+        """job.state is done (job.paths), or failed / cancelled / interrupted (job.error_code, job.error)."""
+
+
+class _Throttle:
+    """Monotonic, rate-limited progress: at most one value per `interval`, always the final 1.0."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.last_value = -1.0
+        self.last_time = 0.0
+
+    def __call__(self, fraction: float) -> float | None:
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        if fraction <= self.last_value:
+            return None
+        now = time.monotonic()
+        if fraction < 1.0 and now - self.last_time < self.interval:
+            return None
+        self.last_value, self.last_time = fraction, now
+        return fraction
+
+
+# ----------------------------------------------------------------------------------------- queue
+
+
+class JobQueue:
+    """Bounded FIFO + one worker thread. Thread-safe: submit/cancel/status from any thread."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        out_dir: Path,
+        journal: Journal,
+        listener: JobListener | None = None,
+        *,
+        max_queued: int = MAX_QUEUED,
+        idempotency_seconds: float = IDEMPOTENCY_SECONDS,
+        progress_interval: float = PROGRESS_INTERVAL,
+    ):
+        self.renderer = renderer
+        self.out_dir = Path(out_dir)
+        self.journal = journal
+        self.listener = listener or JobListener()
+        self.max_queued = max_queued
+        self.idempotency_seconds = idempotency_seconds
+        self.progress_interval = progress_interval
+        self._lock = threading.RLock()
+        self._wake = threading.Condition(self._lock)
+        self._queue: deque[Job] = deque()
+        self._running: Job | None = None
+        self._jobs: OrderedDict[str, Job] = OrderedDict()  # job_id -> job, oldest first
+        self._by_request: dict[tuple[str, str], Job] = {}
+        self._closed = False
+        self._worker: threading.Thread | None = None
+        self.started_at = time.time()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> JobQueue:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="musicgen-worker", daemon=True)
+            self._worker.start()
+        return self
+
+    def close(self, timeout: float | None = 60.0, reason: str = "the daemon is shutting down") -> bool:
+        """Accept nothing more, cancel the waiting jobs, stop the running one at its next step (a file
+        being written is finished: writes are atomic) and wait for the worker. True if it stopped."""
+        with self._lock:
+            self._closed = True
+            while self._queue:
+                self._cancel_queued(self._queue[0], reason)
+            if self._running is not None:
+                self._running.cancel_reason = reason
+                self._running.cancel_event.set()
+            self._wake.notify_all()
+        return self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to exit (after close); True if it has."""
+        if self._worker is None:
+            return True
+        self._worker.join(timeout)
+        return not self._worker.is_alive()
+
+    def abandon(self, reason: str) -> None:
+        """At exit, with the worker still busy: record the running job as interrupted."""
+        with self._lock:
+            job = self._running
+            if job is not None and job.active:
+                self._finish(job, "interrupted", error_code="interrupted", error=reason)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(
+        self, request: Any, origin: Origin, request_id: str | None = None, fingerprint: str = ""
+    ) -> Submission:
+        """Queue `request` (a validated GenerationRequest). A request id this client used within the
+        idempotency window returns the existing job (duplicate=True) if the request is the same, and
+        raises JobError('duplicate_id') if it differs. Full queue: JobError('queue_full')."""
+        with self._lock:
+            if self._closed:
+                raise JobError("shutting_down", "the daemon is shutting down; no new jobs")
+            if request_id is not None:
+                previous = self.duplicate_of(origin, request_id, fingerprint)
+                if previous is not None:
+                    return previous
+            if len(self._queue) >= self.max_queued:
+                raise JobError(
+                    "queue_full", f"{len(self._queue)} jobs are waiting (the limit); try again later"
+                )
+            job = Job(self._new_job_id(), "", origin, request, fingerprint)
+            job.request_id = request_id or job.job_id
+            try:
+                self.journal.add(
+                    job.job_id,
+                    job.request_id,
+                    origin.client,
+                    _request_dict(request),
+                    fingerprint=fingerprint,
+                    created=job.created,
+                )
+            except JournalError as e:
+                log.error("%s", e)
+                raise JobError("internal", f"cannot record the job: {e}") from e
+            self._remember(job)
+            position = len(self._queue) + (1 if self._running is not None else 0)
+            self._queue.append(job)
+            self._emit("accepted", job, position)
+            self._wake.notify_all()
+            log.info(
+                "job %s (%s from %s) queued at position %d",
+                job.job_id,
+                job.request_id,
+                origin.name or origin.client,
+                position,
+            )
+            return Submission(job, position)
+
+    def duplicate_of(self, origin: Origin, request_id: str, fingerprint: str = "") -> Submission | None:
+        """The job this client already sent under `request_id` (within the idempotency window, this
+        session or the journal) as a duplicate Submission; JobError('duplicate_id') if it asked for
+        something else; None if the id is new."""
+        with self._lock:
+            previous = self._previous(origin.client, request_id)
+            if previous is None:
+                return None
+            if fingerprint and previous.fingerprint and previous.fingerprint != fingerprint:
+                raise JobError(
+                    "duplicate_id",
+                    f"request id {request_id!r} was already used for a different request "
+                    f"(job {previous.job_id}, {previous.state}); use a new id",
+                )
+            return Submission(previous, self._position(previous), duplicate=True)
+
+    def _previous(self, client: str, request_id: str) -> Job | None:
+        since = time.time() - self.idempotency_seconds
+        job = self._by_request.get((client, request_id))
+        if job is not None and (job.active or job.created >= since):
+            return job
+        try:
+            rec = self.journal.find(client, request_id, since)
+        except JournalError as e:
+            log.error("%s", e)
+            return None
+        return None if rec is None else Job.from_record(rec)
+
+    def _new_job_id(self) -> str:
+        while True:
+            job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+            if job_id not in self._jobs:
+                return job_id
+
+    def _remember(self, job: Job) -> None:
+        self._jobs[job.job_id] = job
+        self._by_request[(job.origin.client, job.request_id)] = job
+        while len(self._jobs) > MAX_REMEMBERED_JOBS:
+            oldest = next(iter(self._jobs.values()))
+            if oldest.active:
+                break
+            del self._jobs[oldest.job_id]
+            key = (oldest.origin.client, oldest.request_id)
+            if self._by_request.get(key) is oldest:
+                del self._by_request[key]
+
+    # ------------------------------------------------------------------ queries
+
+    def _position(self, job: Job) -> int:
+        if job is self._running:
+            return 0
+        try:
+            return self._queue.index(job) + (1 if self._running is not None else 0)
+        except ValueError:
+            return 0
+
+    def position(self, job: Job) -> int:
+        with self._lock:
+            return self._position(job)
+
+    def find(self, target: str, origin: Origin | None = None) -> Job | None:
+        """A job by this client's request id, else by job id (this session, then the journal)."""
+        with self._lock:
+            if origin is not None:
+                job = self._by_request.get((origin.client, target))
+                if job is not None:
+                    return job
+            job = self._jobs.get(target)
+            if job is not None:
+                return job
+        try:
+            rec = self.journal.find(origin.client, target) if origin is not None else None
+            rec = rec or self.journal.get(target)
+        except JournalError:
+            rec = None
+        return None if rec is None else Job.from_record(rec)
+
+    def active_jobs(self, origin: Origin | None = None) -> list[Job]:
+        with self._lock:
+            jobs = ([self._running] if self._running is not None else []) + list(self._queue)
+            return [j for j in jobs if origin is None or j.origin.client == origin.client]
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            running = self._running
+            return {
+                "state": "stopping" if self._closed else ("busy" if running or self._queue else "idle"),
+                "queued": len(self._queue),
+                "running": running.request_id if running else "",
+                "running_job": running.job_id if running else "",
+                "max_queued": self.max_queued,
+            }
+
+    def history(self, limit: int = 20, offset: int = 0) -> list[JobRecord]:
+        return self.journal.recent(limit, offset)
+
+    # ------------------------------------------------------------------ cancel
+
+    def cancel(self, job: Job, reason: str = "cancelled by request") -> bool:
+        """Cancel a queued job now, or a running one at its next decoder step. False if it already ended."""
+        with self._lock:
+            if job.state == "queued" and job in self._queue:
+                self._cancel_queued(job, reason)
+                return True
+            if job.state == "running" and job is self._running:
+                job.cancel_reason = reason
+                job.cancel_event.set()
+                log.info("job %s: cancel requested while running", job.job_id)
+                return True
+            return False
+
+    def _cancel_queued(self, job: Job, reason: str) -> None:
+        self._queue.remove(job)
+        job.cancel_event.set()
+        self._finish(job, "cancelled", error_code="cancelled", error=reason)
+
+    # ------------------------------------------------------------------ worker
+
+    def _next(self) -> Job | None:
+        with self._lock:
+            while not self._queue and not self._closed:
+                self._wake.wait()
+            if self._closed and not self._queue:
+                return None
+            job = self._queue.popleft()
+            job.state, job.started = "running", time.time()
+            self._running = job
+            try:
+                self.journal.mark_running(job.job_id, job.started)
+            except JournalError as e:
+                log.error("%s", e)
+            return job
+
+    def _work(self) -> None:
+        while True:
+            job = self._next()
+            if job is None:
+                return
+            try:
+                self._execute(job)
+            except BaseException:  # never let the worker die: the daemon keeps serving
+                log.exception("job %s: unexpected error in the worker", job.job_id)
+                with self._lock:
+                    if job.active:
+                        self._finish(job, "failed", error_code="internal", error="unexpected worker error")
+            finally:
+                with self._lock:
+                    self._running = None
+
+    def _execute(self, job: Job) -> None:
+        log.info("job %s: running %r", job.job_id, job.prompt[:80])
+        self._emit("started", job)
+        throttle = _Throttle(self.progress_interval)
+        first = throttle(0.0)
+        if first is not None:
+            job.progress = first
+            self._emit("progress", job, first)
+
+        def on_progress(fraction: float) -> None:
+            value = throttle(fraction)
+            if value is not None:
+                job.progress = value
+                self._emit("progress", job, value)
+
+        def on_chunk(chunk: Any) -> None:
+            self._announce_chunk(job, chunk)
+
+        if job.cancel_event.is_set():
+            with self._lock:
+                self._finish(job, "cancelled", error_code="cancelled", error=job.cancel_reason or "cancelled")
+            return
+        t0 = time.perf_counter()
+        try:
+            rendered = self.renderer.render(
+                job.request, self.out_dir, on_progress=on_progress, on_chunk=on_chunk, cancel=job.cancel_event
+            )
+        except JobError as e:
+            with self._lock:
+                if e.code == "cancelled":
+                    reason = job.cancel_reason or "cancelled"
+                    self._finish(job, "cancelled", error_code="cancelled", error=reason)
+                else:
+                    log.warning("job %s failed (%s): %s", job.job_id, e.code, e.message)
+                    self._finish(job, "failed", error_code=e.code, error=e.message)
+            return
+        except Exception as e:
+            with self._lock:
+                if is_out_of_memory(e):
+                    free_accelerator_memory()
+                    log.error("job %s: out of memory: %s", job.job_id, _first_line(e))
+                    self._finish(job, "failed", error_code="out_of_memory", error=_first_line(e))
+                else:
+                    log.exception("job %s: unexpected error", job.job_id)
+                    self._finish(
+                        job, "failed", error_code="internal", error=f"{type(e).__name__}: {_first_line(e)}"
+                    )
+            return
+        last = throttle(1.0)
+        if last is not None:
+            job.progress = last
+            self._emit("progress", job, last)
+        timings = {**dict(rendered.timings), "total_s": time.perf_counter() - t0}
+        with self._lock:
+            self._finish(job, "done", paths=tuple(str(p) for p in rendered.paths), timings=timings)
+
+    def _announce_chunk(self, job: Job, chunk: Any) -> None:
+        """Write a streamed chunk and tell the client; a failed preview never fails the job."""
+        try:
+            path, start = write_chunk(self.job_dir(job), chunk)
+        except Exception as e:
+            log.warning("job %s: could not write preview chunk: %s", job.job_id, e)
+            return
+        self._emit("chunk", job, int(chunk.index), path, start)
+
+    def job_dir(self, job: Job) -> Path:
+        """<out>/.jobs/<job_id>: named by the daemon's own job id, never by anything a client sent."""
+        return self.out_dir / JOBS_FOLDER / job.job_id
+
+    def _finish(
+        self,
+        job: Job,
+        state: str,
+        *,
+        paths: tuple[str, ...] = (),
+        error_code: str = "",
+        error: str = "",
+        timings: Mapping[str, float] | None = None,
+    ) -> None:
+        """Record the final state (journal first), then announce it. Caller holds the lock."""
+        assert state in FINAL_STATES
+        job.state, job.finished = state, time.time()
+        job.paths, job.error_code, job.error = paths, error_code, error
+        job.timings = dict(timings or {})
+        if job is self._running:
+            self._running = None
+        try:
+            self.journal.finish(
+                job.job_id,
+                state,
+                paths=paths,
+                error_code=error_code,
+                error=error,
+                timings=job.timings,
+                finished=job.finished,
+            )
+        except JournalError as e:
+            log.error("%s", e)
+        log.info("job %s: %s%s", job.job_id, state, f" ({error_code}: {error})" if error_code else "")
+        self._emit("finished", job)
+
+    def _emit(self, event: str, *args: Any) -> None:
+        try:
+            getattr(self.listener, event)(*args)
+        except Exception:
+            log.exception("listener failed on %s", event)
+
+
+def _request_dict(request: Any) -> dict[str, Any]:
+    if hasattr(request, "to_dict"):
+        return request.to_dict()
+    return dict(request) if isinstance(request, Mapping) else {"request": repr(request)}

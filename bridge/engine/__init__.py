@@ -1,0 +1,1 @@
+"""The model: loading, conditioning, our decode loop, transformers' generate, streaming decode."""

@@ -1,0 +1,546 @@
+"""Our own MusicGen decode loop (DESIGN.md §4), gpt-fast style: prefill -> decode_one_step -> decode_n_steps.
+
+It runs the loaded transformers model's own modules and weights (no copy) with
+- a static KV cache (layers, rows, heads, length, head_dim), allocated once and reused across requests;
+- both classifier-free-guidance branches in one batch: rows = 2B, conditional first;
+- the delay pattern and prompt forcing as a precomputed (B*K, length) table applied with torch.where;
+- CFG, temperature, top-k, top-p and sampling on device, with no host synchronisation inside a step;
+- on CUDA, one decode step recorded as a CUDA graph over static buffers and replayed.
+
+Greedy decoding gives exactly the codes of transformers' `generate` (same conditioning, BOS = pad id,
+delay pattern, prompt forcing, CFG `uncond + scale * (cond - uncond)`); sampling applies transformers'
+processors in its order (temperature, top-k, top-p) and is reproducible for a fixed generator seed.
+MusicGen-Melody conditions through a prefix [chroma projected, tiled to chroma_length] + [text projected,
+masked] ahead of the codes; plain MusicGen cross-attends to the projected text in every layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+
+from bridge.engine.engine import Cancelled, FramesCallback, Sampling, StepCallback
+
+log = logging.getLogger(__name__)
+
+LENGTH_BUCKET = 256  # cache / graph sequence length is rounded up to this, so similar requests share buffers
+TEXT_BUCKET = 32  # cross-attention text length (plain MusicGen) is rounded up likewise
+MAX_SHAPES = 8  # step buffers (and CUDA graphs) kept for this many recent request shapes
+FEW_ROWS = 32  # CPU: up to this many rows a linear layer is computed as weight @ x.T (see _few_rows_linear)
+BIG_WEIGHT = 1 << 18  # elements: below this the plain call wins (the product is too small to matter)
+LOOKAHEAD = 4  # CUDA: decode steps the host may queue ahead of the GPU (bounds progress and cancel lag)
+
+
+@dataclass(eq=False)
+class _Step:
+    """The static tensors one decode step reads and writes; a CUDA graph replays over exactly these."""
+
+    batch: int  # B, takes in the request
+    cfg: bool  # both CFG branches in one batch: rows = 2B, conditional rows first
+    greedy: bool
+    top_k: int  # 0: off
+    top_p: bool  # nucleus filtering on
+    k_cache: torch.Tensor  # (layers, rows, heads, L, head_dim): views of the decoder's static cache
+    v_cache: torch.Tensor
+    tokens: torch.Tensor  # (B*K,) long: the last code column, delay pattern applied
+    pos: torch.Tensor  # (1,) long: absolute position of `tokens` (conditioning prefix included)
+    forced: torch.Tensor  # (B*K, L) long: code forced at each position (pad, prompt), -1 where sampled
+    seq: torch.Tensor  # (B*K, L) long: every code column of the request, delayed
+    scalars: torch.Tensor  # (3,) float32: CFG scale, temperature, 1 - top_p
+    cross_k: torch.Tensor | None  # (layers, rows, heads, S, head_dim): plain MusicGen's text keys/values
+    cross_v: torch.Tensor | None
+    cross_mask: torch.Tensor | None  # (rows, 1, 1, S) additive: 0 where attended, dtype min elsewhere
+    graph: torch.cuda.CUDAGraph | None = None
+
+
+class Decoder:
+    """Fast autoregressive decoding for a MusicgenMelodyForConditionalGeneration or
+    MusicgenForConditionalGeneration that is already on its device and dtype. Not thread-safe."""
+
+    def __init__(self, model, cuda_graphs: bool = True) -> None:
+        self.model = model
+        decoder = model.decoder.model.decoder  # MusicgenDecoder / MusicgenMelodyDecoder
+        self.layers = decoder.layers
+        self.embed_tokens = decoder.embed_tokens
+        self.final_norm = decoder.layer_norm
+        self.lm_heads = model.decoder.lm_heads
+        self._embed_positions = decoder.embed_positions
+        config = model.decoder.config
+        self.melody = model.config.model_type == "musicgen_melody"
+        self.chroma_length: int = model.config.chroma_length if self.melody else 0
+        self.num_chroma: int = model.config.num_chroma if self.melody else 0
+        self.num_codebooks: int = config.num_codebooks
+        self.pad_id: int = model.generation_config.decoder_start_token_id  # BOS = pad = 2048
+        self.heads: int = config.num_attention_heads
+        self.head_dim: int = config.hidden_size // config.num_attention_heads
+        weight = self.lm_heads[0].weight
+        self.device, self.dtype = weight.device, weight.dtype
+        self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
+        self._linear = _few_rows_linear if self.device.type == "cpu" else _module_linear
+        self._gen = torch.Generator(device=self.device)  # graphs capture this one; seeded from the caller's
+        self._k: torch.Tensor | None = None  # static cache storage (layers, rows_cap, heads, L_cap, head_dim)
+        self._v: torch.Tensor | None = None
+        self._positions: torch.Tensor | None = None  # (L_cap, H) sinusoidal table
+        self._arange: torch.Tensor | None = None  # (L_cap,) long
+        self._steps: OrderedDict[tuple, _Step] = OrderedDict()
+        self._pool = None  # one CUDA graph memory pool shared by all our graphs (they never run concurrently)
+
+    # ------------------------------------------------------------------------------------------ public
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        text: dict[str, torch.Tensor],
+        features: torch.Tensor | None,
+        codes: torch.Tensor | None,
+        n_frames: int,
+        sampling: Sampling,
+        generator: torch.Generator,
+        on_step: StepCallback | None = None,
+        on_frames: FramesCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> torch.Tensor:
+        """New codes after an optional prompt: (B, K, P + n_frames) long on the model's device, prompt first.
+
+        text: {"input_ids", "attention_mask"} (B, S); features: (B, F, 12) chroma one-hot or None (text-only:
+        one-hot bin 0); codes: (B, K, P) un-delayed prompt codes or None.
+        on_step(done, total) runs once per finished step, total = n_frames + K - 1; on_frames(first, codes)
+        receives the new frames (B, K, n) on the CPU, in order, as the delay pattern completes them (frame t at
+        step t + K - 1). Setting `cancel` raises Cancelled before the next step. On CUDA both callbacks trail
+        the queued GPU work by at most LOOKAHEAD steps.
+        """
+        ids, mask = text["input_ids"], text["attention_mask"]
+        batch, text_len = ids.shape
+        k = self.num_codebooks
+        p = 0 if codes is None else codes.shape[-1]
+        if features is not None and not self.melody:
+            raise ValueError("melody features need a MusicGen-Melody model")
+        if codes is not None and codes.shape[:2] != (batch, k):
+            raise ValueError(f"prompt codes must be (batch={batch}, K={k}, P), got {tuple(codes.shape)}")
+        if n_frames < 1:
+            raise ValueError("n_frames must be >= 1")
+        total = n_frames + k - 1
+        _check(cancel)
+        prefix_len = self.chroma_length + text_len if self.melody else 0
+        st = self._buffers(batch, text_len, prefix_len + 1 + p + n_frames + k, sampling)
+        self._schedule(st, codes, prefix_len, n_frames)
+        self._gen.set_state(generator.get_state())
+        if self.melody:
+            prefix = self._melody_prefix(ids, mask, features, st.cfg)  # (rows, prefix_len, H)
+        else:
+            self._cross_kv(st, *self._text_states(ids, mask, st.cfg))
+            prefix = None
+        self._prefill(st, prefix, prefix_len, p)
+        del prefix  # per-request activations go now; only the static buffers stay
+        progress = _Progress(total, batch, k, on_step, on_frames, pinned=self.device.type == "cuda")
+        self._decode_n_steps(st, total, progress, cancel)
+        generator.set_state(self._gen.get_state())
+        return self._undelay(st, prefix_len, p + n_frames)
+
+    # ------------------------------------------------------------------------------------ conditioning
+
+    def _text_encoder(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """T5 states (B, S, D_text)."""
+        return self.model.text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+
+    def _melody_prefix(
+        self, ids: torch.Tensor, mask: torch.Tensor, features: torch.Tensor | None, cfg: bool
+    ) -> torch.Tensor:
+        """[chroma projected, tiled/cut to chroma_length] + [text projected, masked]: (rows, chroma_length + S, H).
+
+        The same operations in the same order as MusicgenMelodyForConditionalGeneration's
+        `_prepare_encoder_hidden_states_kwargs_for_generation`: null text = zeros, null chroma = one-hot bin 0.
+        """
+        states = self._text_encoder(ids, mask)
+        proj = getattr(self.model, "enc_to_dec_proj", None)  # absent when T5 and decoder widths match
+        if proj is not None:
+            states = proj(states)
+        if cfg:
+            states = torch.cat([states, torch.zeros_like(states)])
+            mask = torch.cat([mask, torch.zeros_like(mask)])
+        states = states * mask[..., None]  # (rows, S, H)
+
+        frames = 1 if features is None else features.shape[1]
+        null = torch.zeros((ids.shape[0], frames, self.num_chroma), device=self.device, dtype=self.dtype)
+        null[:, :, 0] = 1
+        chroma = null if features is None else features
+        if cfg:
+            chroma = torch.cat([chroma, null])
+        proj = getattr(self.model, "audio_enc_to_dec_proj", None)
+        if proj is not None:
+            chroma = proj(chroma)  # (rows, F, H)
+        if frames < self.chroma_length:
+            chroma = chroma.repeat(1, math.ceil(self.chroma_length / frames), 1)
+        return torch.cat([chroma[:, : self.chroma_length], states], dim=1)
+
+    def _text_states(
+        self, ids: torch.Tensor, mask: torch.Tensor, cfg: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Plain MusicGen: (projected, masked text states (rows, S, H), mask (rows, S)), in the order of
+        MusicgenForConditionalGeneration: null branch = zero T5 states with a zero mask, then project and mask."""
+        states = self._text_encoder(ids, mask)
+        if cfg:
+            states = torch.cat([states, torch.zeros_like(states)])
+            mask = torch.cat([mask, torch.zeros_like(mask)])
+        proj = getattr(self.model, "enc_to_dec_proj", None)
+        if proj is not None:
+            states = proj(states)
+        return states * mask[..., None], mask
+
+    def _cross_kv(self, st: _Step, states: torch.Tensor, mask: torch.Tensor) -> None:
+        """Precompute every layer's cross-attention keys/values for the request into st's static buffers."""
+        s = states.shape[1]
+        st.cross_k.zero_()  # padded slots hold zero values: a fully masked (null) row then averages zeros
+        st.cross_v.zero_()
+        for i, layer in enumerate(self.layers):
+            st.cross_k[i, :, :, :s] = self._split_heads(layer.encoder_attn.k_proj(states))
+            st.cross_v[i, :, :, :s] = self._split_heads(layer.encoder_attn.v_proj(states))
+        st.cross_mask.fill_(torch.finfo(self.dtype).min)
+        st.cross_mask[:, 0, 0, :s].masked_fill_(mask.bool(), 0.0)
+
+    # ----------------------------------------------------------------------------------- buffers
+
+    def _buffers(self, batch: int, text_len: int, need: int, sampling: Sampling) -> _Step:
+        """The step buffers for this request's shape (reused, or made and remembered) with its sampling scalars."""
+        cfg = sampling.cfg > 1
+        rows = 2 * batch if cfg else batch
+        length = _round_up(need, LENGTH_BUCKET)
+        text = 0 if self.melody else _round_up(text_len, TEXT_BUCKET)
+        greedy = sampling.greedy
+        top_k = 0 if greedy else min(max(sampling.top_k, 0), self.lm_heads[0].out_features)
+        top_p = not greedy and 0 < sampling.top_p < 1
+        key = (batch, cfg, length, text, greedy, top_k, top_p)
+        k_cache, v_cache = self._cache(rows, length)
+        st = self._steps.pop(key, None)
+        if st is None:
+            long = dict(dtype=torch.long, device=self.device)
+            model = dict(dtype=self.dtype, device=self.device)
+            cross = (len(self.layers), rows, self.heads, text, self.head_dim)
+            st = _Step(
+                batch=batch,
+                cfg=cfg,
+                greedy=greedy,
+                top_k=top_k,
+                top_p=top_p,
+                k_cache=k_cache,
+                v_cache=v_cache,
+                tokens=torch.zeros(batch * self.num_codebooks, **long),
+                pos=torch.zeros(1, **long),
+                forced=torch.zeros(batch * self.num_codebooks, length, **long),
+                seq=torch.zeros(batch * self.num_codebooks, length, **long),
+                scalars=torch.zeros(3, dtype=torch.float32, device=self.device),
+                cross_k=None if self.melody else torch.zeros(cross, **model),
+                cross_v=None if self.melody else torch.zeros(cross, **model),
+                cross_mask=None if self.melody else torch.zeros((rows, 1, 1, text), **model),
+            )
+        self._steps[key] = st  # most recently used last
+        while len(self._steps) > MAX_SHAPES:
+            self._steps.popitem(last=False)
+        st.scalars.copy_(torch.tensor([sampling.cfg, sampling.temperature, 1 - sampling.top_p]))
+        return st
+
+    def _cache(self, rows: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Views (layers, rows, heads, length, head_dim) of the static K/V cache, grown (never shrunk) on demand."""
+        if self._k is None or self._k.shape[1] < rows or self._k.shape[3] < length:
+            rows_cap, length_cap = rows, length
+            if self._k is not None:
+                rows_cap, length_cap = max(rows, self._k.shape[1]), max(length, self._k.shape[3])
+            self._steps.clear()  # their views and graphs point into the old storage
+            self._k = self._v = None
+            shape = (len(self.layers), rows_cap, self.heads, length_cap, self.head_dim)
+            # zeros, not empty: masked positions get weight 0, and 0 * NaN garbage would still be NaN
+            self._k = torch.zeros(shape, dtype=self.dtype, device=self.device)
+            self._v = torch.zeros(shape, dtype=self.dtype, device=self.device)
+            table = self._embed_positions.get_embedding(length_cap, self._embed_positions.embedding_dim)
+            self._positions = table.to(self.device, self._embed_positions.weights.dtype)
+            self._arange = torch.arange(length_cap, device=self.device)
+        return self._k[:, :rows, :, :length], self._v[:, :rows, :, :length]
+
+    def _schedule(self, st: _Step, codes: torch.Tensor | None, prefix_len: int, n_frames: int) -> None:
+        """Fill st.forced and st.seq: per absolute position, the delay pattern's BOS/EOS pads and the prompt.
+
+        Code column c (c = 0 is BOS) sits at position prefix_len + c; codebook k holds frame c - k - 1 there,
+        so frames before 0 or from P + n_frames on are pad, frames < P are the prompt, the rest is sampled.
+        """
+        b, k, length = st.batch, self.num_codebooks, st.forced.shape[1]
+        p = 0 if codes is None else codes.shape[-1]
+        column = torch.arange(length, device=self.device) - prefix_len
+        frame = column[None] - torch.arange(k, device=self.device)[:, None] - 1  # (K, L)
+        forced = torch.full((b, k, length), -1, dtype=torch.long, device=self.device)
+        if codes is not None:
+            prompt = codes.to(self.device).gather(2, frame.clamp(0, p - 1).expand(b, k, length))
+            forced = torch.where((frame >= 0) & (frame < p), prompt, forced)
+        forced.masked_fill_((frame < 0) | (frame >= p + n_frames), self.pad_id)
+        st.forced.copy_(forced.view(b * k, length))
+        st.seq.copy_(st.forced)  # the prompt columns are never written by a step
+
+    def _undelay(self, st: _Step, prefix_len: int, frames: int) -> torch.Tensor:
+        """(B, K, frames): codebook k's frame f was written at position prefix_len + 1 + k + f."""
+        b, k = st.batch, self.num_codebooks
+        offsets = torch.arange(k, device=self.device)[:, None] + torch.arange(frames, device=self.device)
+        index = prefix_len + 1 + offsets  # (K, frames)
+        return st.seq.view(b, k, -1).gather(2, index.expand(b, k, frames))
+
+    # ------------------------------------------------------------------------------------- the model
+
+    def _embed(self, columns: torch.Tensor) -> torch.Tensor:
+        """(B, K, T) codes => (B, T, H): the sum of the K codebook embeddings, summed in transformers' order."""
+        x = self.embed_tokens[0](columns[:, 0])
+        for k in range(1, self.num_codebooks):
+            x = x + self.embed_tokens[k](columns[:, k])
+        return x
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(rows, T, H) => (rows, heads, T, head_dim)."""
+        return x.view(x.shape[0], x.shape[1], self.heads, self.head_dim).transpose(1, 2)
+
+    def _self_attention(
+        self,
+        attn,
+        h: torch.Tensor,
+        k_cache: torch.Tensor,
+        v_cache: torch.Tensor,
+        pos: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """h (rows, T, H) at positions pos (T,): write its K/V into the cache, attend over the cache."""
+        lin = self._linear
+        q = self._split_heads(lin(attn.q_proj, h))
+        k_cache.index_copy_(2, pos, self._split_heads(lin(attn.k_proj, h)))
+        v_cache.index_copy_(2, pos, self._split_heads(lin(attn.v_proj, h)))
+        o = F.scaled_dot_product_attention(q, k_cache, v_cache, attn_mask=mask, scale=attn.scaling)
+        return self._linear(attn.out_proj, o.transpose(1, 2).flatten(2))
+
+    def _cross_attention(
+        self, attn, h: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
+        q = self._split_heads(self._linear(attn.q_proj, h))
+        o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=attn.scaling)
+        return self._linear(attn.out_proj, o.transpose(1, 2).flatten(2))
+
+    def _forward(self, st: _Step, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """x (rows, T, H) input embeddings at absolute positions pos (T,) => last position's logits (rows*K, V) f32."""
+        x = x + self._positions.index_select(0, pos)
+        length = st.k_cache.shape[3]
+        # (1, 1, T, L): causal over the whole cache; positions not yet written in this request are masked
+        mask = (self._arange[:length] <= pos[:, None])[None, None]
+        for i, layer in enumerate(self.layers):
+            x = x + self._self_attention(
+                layer.self_attn, layer.self_attn_layer_norm(x), st.k_cache[i], st.v_cache[i], pos, mask
+            )
+            if st.cross_k is not None:
+                x = x + self._cross_attention(
+                    layer.encoder_attn,
+                    layer.encoder_attn_layer_norm(x),
+                    st.cross_k[i],
+                    st.cross_v[i],
+                    st.cross_mask,
+                )
+            lin = self._linear
+            x = x + lin(layer.fc2, layer.activation_fn(lin(layer.fc1, layer.final_layer_norm(x))))
+        h = self.final_norm(x[:, -1])  # (rows, H)
+        return torch.stack([self._linear(head, h) for head in self.lm_heads], dim=1).flatten(0, 1).float()
+
+    # -------------------------------------------------------------------------------------- sampling
+
+    def _sample(self, st: _Step, logits: torch.Tensor) -> torch.Tensor:
+        """(rows*K, V) float32 logits => (B*K,) codes. transformers' processors in its order: CFG, temperature,
+        top-k, top-p; then one multinomial draw per row. With top-k the draw runs over the k best candidates
+        only, the same distribution at a fraction of the cost, and top-p then sorts k values, not the
+        vocabulary."""
+        if st.cfg:
+            cond, uncond = logits.chunk(2)
+            logits = uncond + (cond - uncond) * st.scalars[0]
+        if st.greedy:
+            return logits.argmax(-1)
+        scores = logits / st.scalars[1]
+        index = None
+        if st.top_k:  # sample among the k best only: k values instead of the whole vocabulary per row
+            scores, index = torch.topk(
+                scores, st.top_k, sorted=st.top_p
+            )  # (rows, k); top-p needs them sorted
+        if st.top_p:
+            if index is None:  # no top-k: sort the whole vocabulary once
+                scores, index = scores.sort(-1, descending=True)
+            # transformers' rule on ascending order: drop tokens while the cumulative mass <= 1 - top_p
+            drop = scores.flip(-1).softmax(-1).cumsum(-1) <= st.scalars[2]
+            drop[:, -1] = False  # keep at least the most likely token
+            scores = scores.masked_fill(drop.flip(-1), -math.inf)
+        # one multinomial draw per row by inverse CDF: a single uniform per row (cheaper than one
+        # exponential per candidate), no host-side check, reproducible from the generator
+        cdf = scores.softmax(-1).cumsum(-1)  # (rows, n)
+        u = torch.rand(cdf.shape[0], 1, generator=self._gen, device=cdf.device, dtype=cdf.dtype)
+        choice = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).squeeze(1).clamp_(max=cdf.shape[1] - 1)
+        return choice if index is None else index.gather(1, choice[:, None]).squeeze(1)
+
+    def _emit(self, st: _Step, logits: torch.Tensor) -> None:
+        """Sample the column at pos + 1, apply the delay pattern / prompt forcing, store it and advance pos."""
+        nxt = self._sample(st, logits)
+        at = st.pos + 1
+        forced = st.forced.index_select(1, at).view(-1)
+        nxt = torch.where(forced < 0, nxt, forced)
+        st.seq.index_copy_(1, at, nxt[:, None])
+        st.tokens.copy_(nxt)
+        st.pos.copy_(at)
+
+    # ------------------------------------------------------------------------------------- the loop
+
+    def _prefill(self, st: _Step, prefix: torch.Tensor | None, prefix_len: int, p: int) -> None:
+        """Conditioning prefix + BOS/prompt columns in one forward; samples the first new column (step 1)."""
+        b, k = st.batch, self.num_codebooks
+        t = prefix_len + 1 + p
+        columns = st.forced.view(b, k, -1)[:, :, prefix_len:t]  # (B, K, 1+P), delay pattern applied
+        x = self._embed(columns)  # (B, 1+P, H)
+        if st.cfg:
+            x = x.repeat(2, 1, 1)
+        if prefix is not None:
+            x = torch.cat([prefix, x], dim=1)  # (rows, t, H)
+        logits = self._forward(st, x, torch.arange(t, device=self.device))
+        st.pos.fill_(t - 1)
+        self._emit(st, logits)
+
+    def _decode_one_step(self, st: _Step) -> None:
+        """One code column: only tensor ops on st's static buffers (CUDA-graph capturable)."""
+        x = self._embed(st.tokens.view(st.batch, self.num_codebooks, 1))  # (B, 1, H)
+        if st.cfg:
+            x = x.repeat(2, 1, 1)
+        self._emit(st, self._forward(st, x, st.pos))
+
+    def _decode_n_steps(
+        self, st: _Step, total: int, progress: _Progress, cancel: threading.Event | None
+    ) -> None:
+        """Steps 2..total (the prefill was step 1); each step's column is copied to the host for `progress`.
+
+        On CUDA the copies are non-blocking into pinned memory and the host runs at most LOOKAHEAD steps ahead
+        of the GPU: it waits on the event of an older step (the GPU queue never drains), so progress, streamed
+        frames and cancel trail the GPU by a few steps at most, without a synchronisation per step.
+        """
+        step = self._replayer(st)
+        ring = [torch.cuda.Event() for _ in range(LOOKAHEAD)] if self.device.type == "cuda" else []
+        for i in range(1, total + 1):
+            if i > 1:
+                _check(cancel)
+                step()
+            progress.columns[i - 1].copy_(st.tokens, non_blocking=bool(ring))
+            if ring:
+                event = ring[i % LOOKAHEAD]
+                event.synchronize()  # step i - LOOKAHEAD is finished, and its column is on the host
+                event.record()
+                progress.finished(i - LOOKAHEAD)
+            else:
+                progress.finished(i)
+        if ring:
+            torch.cuda.current_stream().synchronize()
+            progress.finished(total)
+
+    def _replayer(self, st: _Step) -> Callable[[], None]:
+        if self.cuda_graphs and st.graph is None:
+            st.graph = self._capture(st)
+        return st.graph.replay if st.graph is not None else partial(self._decode_one_step, st)
+
+    def _capture(self, st: _Step) -> torch.cuda.CUDAGraph | None:
+        """Warm up and record one decode step over st's buffers; on failure log once and decode eagerly from now.
+
+        Called after a prefill: the warm-up step writes the K/V the real step will write, and a sequence
+        column the real step overwrites; tokens, pos and the generator are restored afterwards.
+        """
+        saved = st.tokens.clone(), st.pos.clone(), self._gen.get_state()
+        graph = None
+        try:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self._decode_one_step(st)  # kernels chosen, cuBLAS workspaces allocated
+            torch.cuda.current_stream().wait_stream(side)
+            st.tokens.copy_(saved[0])
+            st.pos.copy_(saved[1])
+            graph = torch.cuda.CUDAGraph()
+            graph.register_generator_state(self._gen)
+            if self._pool is None:
+                self._pool = torch.cuda.graph_pool_handle()
+            # thread_local: CUDA work from other threads (streaming decode) does not break the capture
+            with torch.cuda.graph(graph, pool=self._pool, capture_error_mode="thread_local"):
+                self._decode_one_step(st)
+        except Exception as e:  # any capture problem: correctness first, eager decoding still works
+            log.warning(
+                "CUDA graph capture failed, decoding without CUDA graphs: %s: %s", type(e).__name__, e
+            )
+            self.cuda_graphs = False
+            graph = None
+        finally:
+            st.tokens.copy_(saved[0])
+            st.pos.copy_(saved[1])
+            self._gen.set_state(saved[2])
+        return graph
+
+
+class _Progress:
+    """Reports finished steps to on_step, and the frames they complete to on_frames, in order."""
+
+    def __init__(
+        self,
+        total: int,
+        batch: int,
+        k: int,
+        on_step: StepCallback | None,
+        on_frames: FramesCallback | None,
+        pinned: bool,
+    ) -> None:
+        self.total, self.k, self.on_step, self.on_frames = total, k, on_step, on_frames
+        # row i - 1: the (B*K,) code column written by step i
+        self.columns = torch.zeros((total, batch * k), dtype=torch.long, pin_memory=pinned)
+        self.reported = 0  # steps handed to on_step
+        self.emitted = 0  # new frames handed to on_frames
+
+    def finished(self, done: int) -> None:
+        """Steps 1..done are finished and their columns are in self.columns."""
+        for i in range(self.reported + 1, done + 1):
+            if self.on_step is not None:
+                self.on_step(i, self.total)
+        self.reported = max(self.reported, done)
+        complete = done - (self.k - 1)  # frame f of codebook c is in step f + 1 + c's column
+        if self.on_frames is None or complete <= self.emitted:
+            return
+        steps = self.columns.view(self.total, -1, self.k)  # (total, B, K)
+        frames = [steps[self.emitted + c : complete + c, :, c] for c in range(self.k)]  # K x (n, B)
+        self.on_frames(self.emitted, torch.stack(frames).permute(2, 0, 1).contiguous())  # (B, K, n)
+        self.emitted = complete
+
+
+def _module_linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    return layer(x)
+
+
+def _few_rows_linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """x (..., in) => (..., out), the same product as layer(x). For the few rows of a decode step, CPU BLAS
+    computes weight @ x.T (a tall GEMM) 1.3-3x faster than x @ weight.T (measured on this project's CPU
+    machines for 2-16 rows at MusicGen's shapes); the prefill's many rows and tiny weights keep the usual
+    call."""
+    rows = x.numel() // x.shape[-1]
+    if rows > FEW_ROWS or layer.weight.numel() < BIG_WEIGHT:
+        return layer(x)
+    # x must be row-major (rows, in) so that x.T is a transposed view: a row-major (in, rows) copy makes
+    # BLAS take a path ~5x slower; and the result is made row-major again (a few rows: a tiny copy) so the
+    # next op sees plain strides (SDPA's CPU flash kernel needs a unit-stride last dim, else it falls back
+    # to its much slower math path)
+    y = (layer.weight @ x.reshape(rows, -1).contiguous().T).T.contiguous()  # (rows, out)
+    if layer.bias is not None:
+        y = y + layer.bias
+    return y.reshape(*x.shape[:-1], layer.out_features)
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()

@@ -1,0 +1,663 @@
+"""The MIDI mapping: a TOML file of bindings (note or CC -> action) and prompt presets, as frozen data.
+
+    file ─> tomllib ─> parse_mapping (validated once; every error names the file and line) ─> Mapping
+    mido.Message ─> Mapper.handle ─> Action | None          (thresholds, channel filters, CC edges)
+    learn_binding(path, action, msg) ─> the file, edited in place (comments kept), written atomically
+
+The format is documented at the top of `midi_default.toml` (shipped in the package). No mido import is
+needed to parse a file; `Mapper` only reads message attributes, so anything shaped like a mido message
+works. Channels are 1-16 in the file and 0-15 here (mido's numbering).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterable
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 reads TOML with tomli (the `midi` extra installs it)
+    import tomli as tomllib
+
+ACTIONS = ("generate", "continue", "variation", "cancel", "bars_up", "bars_down", "preset")
+JOB_ACTIONS = frozenset({"generate", "continue", "variation"})  # actions that submit a job
+CONTROL_KINDS = ("note", "cc")
+MIDI_MAX = 127  # notes, CC numbers, velocities and values are 0..127
+CHANNELS = 16
+PRESET_SLOTS = 8
+MIN_BARS, MAX_BARS = 1, 64  # bar counts a controller can step through
+DEFAULT_FILE = "midi_default.toml"  # package data, the format's documentation
+USER_FILE = "midi.toml"  # the user's own copy, written by MIDI learn
+APP_DIR = "musicgen-bridge"
+
+
+class MidiMapError(ValueError):
+    """A mapping file is unreadable or invalid; the message names the file and the line."""
+
+    def __init__(self, source: str, line: int | None, message: str):
+        where = f"{source}: line {line}" if line else source
+        super().__init__(f"{where}: {message}")
+        self.source = source
+        self.line = line
+        self.detail = message
+
+
+# ------------------------------------------------------------------------------------------ data
+
+
+@dataclass(frozen=True)
+class Control:
+    """A note (note-on) or a CC on one channel (0-15) or any channel (None)."""
+
+    kind: str  # "note" | "cc"
+    number: int  # 0..127
+    channel: int | None = None
+
+    def overlaps(self, other: Control) -> bool:
+        return (
+            self.kind == other.kind
+            and self.number == other.number
+            and (self.channel is None or other.channel is None or self.channel == other.channel)
+        )
+
+    def listens_to(self, channel: int) -> bool:
+        return self.channel is None or self.channel == channel
+
+    def describe(self) -> str:
+        ch = "any channel" if self.channel is None else f"channel {self.channel + 1}"
+        return f"{'note' if self.kind == 'note' else 'CC'} {self.number} on {ch}"
+
+
+@dataclass(frozen=True)
+class Binding:
+    action: str
+    control: Control
+    threshold: int  # velocity (note) or value (cc), 1..127
+    slot: int | None = None  # preset bindings only
+    generate: bool = False  # preset bindings only: select and generate at once
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Preset:
+    slot: int
+    prompt: str
+    name: str = ""
+    bars: int | None = None
+    time_signature: str | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    cfg: float | None = None
+    variations: int | None = None
+    line: int = field(default=0, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.prompt[:24]
+
+    def request_fields(self) -> dict[str, Any]:
+        """The GenerationRequest fields this preset sets (bars is handled by the controller)."""
+        names = ("time_signature", "temperature", "top_k", "cfg", "variations")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+@dataclass(frozen=True)
+class Settings:
+    channel: int | None = None  # 0..15, None = any
+    velocity: int = 1
+    cc_threshold: int = 64
+    bpm: float = 120.0
+    tempo_snap: float = 0.05  # bpm
+    bars: int = 4
+    bars_step: int | None = None  # None = double/halve
+    time_signature: str = "4/4"
+    preset: int = 1
+
+
+@dataclass(frozen=True)
+class Feedback:
+    channel: int | None = None  # 0..15; None = the binding's channel (channel 1 for "any")
+    running: int = 127
+    done: int = 64
+    error: int = 127
+    selected: int = 32
+    off: int = 0
+    done_seconds: float = 2.0
+    flashes: int = 3
+
+
+@dataclass(frozen=True)
+class Mapping:
+    settings: Settings
+    feedback: Feedback
+    bindings: tuple[Binding, ...]
+    presets: tuple[Preset, ...]
+    source: str = "<mapping>"
+
+    def preset(self, slot: int) -> Preset | None:
+        return next((p for p in self.presets if p.slot == slot), None)
+
+    def bindings_for(self, action: str, slot: int | None = None) -> list[Binding]:
+        return [b for b in self.bindings if b.action == action and (slot is None or b.slot == slot)]
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a message asks for; `control` and `channel` say which pad sent it (the pad to light)."""
+
+    kind: str
+    slot: int | None = None
+    generate: bool = False
+    control: Control | None = field(default=None, compare=False)
+    channel: int | None = field(default=None, compare=False)  # the message's channel, 0-15
+
+
+# ------------------------------------------------------------------------------------------ lines
+
+
+_ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
+_TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
+_KEY = re.compile(r"""^\s*([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*(?:\.[^=]*)?=""")
+
+
+class LineIndex:
+    """Where each table and key is in the source text (a light scan, enough for this schema):
+    ("binding", 2) is the third [[binding]]; ("settings", 0) the [settings] table; ("", 0) the root."""
+
+    def __init__(self, text: str):
+        self.tables: dict[tuple[str, int], int] = {}
+        self.keys: dict[tuple[str, int, str], int] = {}
+        self.ends: dict[tuple[str, int], int] = {}  # last line of a table's own content
+        counts: dict[str, int] = {}
+        current: tuple[str, int] = ("", 0)
+        in_string: str | None = None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if in_string is not None:  # inside a multi-line string
+                if line.count(in_string) % 2 == 1:
+                    in_string = None
+                continue
+            m = _ARRAY_HEADER.match(line)
+            if m:
+                name = m.group(1)
+                current = (name, counts.get(name, 0))
+                counts[name] = current[1] + 1
+                self.tables[current] = self.ends[current] = number
+                continue
+            m = _TABLE_HEADER.match(line)
+            if m:
+                current = (m.group(1), 0)
+                self.tables.setdefault(current, number)
+                self.ends[current] = number
+                continue
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#"):
+                self.ends[current] = number
+            m = _KEY.match(line)
+            if m:
+                self.keys.setdefault((*current, m.group(1).strip("\"'")), number)
+            for quote in ('"""', "'''"):
+                if line.count(quote) % 2 == 1:
+                    in_string = quote
+                    break
+
+    def table(self, name: str, index: int = 0) -> int | None:
+        return self.tables.get((name, index))
+
+    def key(self, name: str, index: int, key: str) -> int | None:
+        return self.keys.get((name, index, key)) or self.tables.get((name, index))
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+class _Table:
+    """One table of the file with its location, for validated reads that name the line."""
+
+    def __init__(self, data: MappingABC[str, Any], name: str, index: int, lines: LineIndex, source: str):
+        self.data, self.name, self.index, self.lines, self.source = data, name, index, lines, source
+        self.title = (
+            f"[[{name}]]" if name in ("binding", "preset") else (f"[{name}]" if name else "the top level")
+        )
+
+    @property
+    def line(self) -> int | None:
+        return self.lines.table(self.name, self.index)
+
+    def error(self, key: str | None, message: str) -> MidiMapError:
+        line = self.lines.key(self.name, self.index, key) if key else self.line
+        if key and not self.name:  # at the top level a "key" may be a table: [setings]
+            line = line or self.lines.table(key)
+        line = line or self.lines.keys.get(("", 0, self.name))  # binding = [{...}] written inline
+        return MidiMapError(self.source, line, message)
+
+    def check_keys(self, allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
+        for key in self.data:
+            if key not in allowed:
+                raise self.error(key, f"unknown key {key!r} in {self.title} (known: {', '.join(allowed)})")
+
+    def int(self, key: str, low: int, high: int, default: Any = None, required: bool = False) -> Any:
+        if key not in self.data:
+            if required:
+                raise self.error(None, f"{self.title} needs `{key}` (a whole number {low}-{high})")
+            return default
+        value = self.data[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise self.error(key, f"`{key}` must be a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    def number(self, key: str, low: float, high: float, default: Any = None) -> Any:
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+            raise self.error(key, f"`{key}` must be a number from {low:g} to {high:g}, got {value!r}")
+        return float(value)
+
+    def text(self, key: str, default: Any = None, required: bool = False, max_chars: int = 500) -> Any:
+        if key not in self.data:
+            if required:
+                raise self.error(None, f"{self.title} needs `{key}` (text)")
+            return default
+        value = self.data[key]
+        if not isinstance(value, str) or len(value) > max_chars:
+            raise self.error(key, f"`{key}` must be text of at most {max_chars} characters, got {value!r}")
+        return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"`{key}` must be true or false, got {value!r}")
+        return value
+
+    def channel(self, key: str, default: int | None) -> int | None:
+        """1..16 or "any" in the file; 0..15 or None here."""
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if isinstance(value, str) and value.strip().lower() == "any":
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= CHANNELS:
+            raise self.error(key, f'`{key}` must be 1 to {CHANNELS} or "any", got {value!r}')
+        return value - 1
+
+
+def _tables(doc: MappingABC[str, Any], name: str, lines: LineIndex, source: str) -> list[_Table]:
+    value = doc.get(name, [])
+    if isinstance(value, MappingABC):  # [binding] written instead of [[binding]]
+        raise MidiMapError(source, lines.table(name), f"write [[{name}]] (one per {name}), not [{name}]")
+    if not isinstance(value, list) or not all(isinstance(v, MappingABC) for v in value):
+        raise MidiMapError(source, lines.key("", 0, name), f"`{name}` must be a list of [[{name}]] tables")
+    return [_Table(v, name, i, lines, source) for i, v in enumerate(value)]
+
+
+def _time_signature(table: _Table, key: str, default: Any) -> Any:
+    value = table.text(key, default)
+    if value is None:
+        return None
+    from bridge.audio.loops import LoopError, TimeSignature
+
+    try:
+        TimeSignature.parse(value)
+    except LoopError as e:
+        raise table.error(key, f"`{key}`: {e}") from None
+    return value
+
+
+def _parse_settings(t: _Table) -> Settings:
+    t.check_keys(
+        ("channel", "velocity", "cc_threshold", "bpm", "tempo_snap", "bars", "bars_step", "time_signature")
+        + ("preset",)
+    )
+    d = Settings()
+    step = t.data.get("bars_step", "double")
+    if step != "double" and (not isinstance(step, int) or isinstance(step, bool) or not 1 <= step < MAX_BARS):
+        raise t.error("bars_step", f'`bars_step` must be "double" or 1 to {MAX_BARS - 1}, got {step!r}')
+    return Settings(
+        channel=t.channel("channel", d.channel),
+        velocity=t.int("velocity", 1, MIDI_MAX, d.velocity),
+        cc_threshold=t.int("cc_threshold", 1, MIDI_MAX, d.cc_threshold),
+        bpm=t.number("bpm", 20.0, 400.0, d.bpm),
+        tempo_snap=t.number("tempo_snap", 0.0, 0.5, d.tempo_snap),
+        bars=t.int("bars", MIN_BARS, MAX_BARS, d.bars),
+        bars_step=None if step == "double" else step,
+        time_signature=_time_signature(t, "time_signature", d.time_signature),
+        preset=t.int("preset", 1, PRESET_SLOTS, d.preset),
+    )
+
+
+def _parse_feedback(t: _Table) -> Feedback:
+    t.check_keys(("channel", "running", "done", "error", "selected", "off", "done_seconds", "flashes"))
+    d = Feedback()
+    return Feedback(
+        channel=t.channel("channel", d.channel),
+        running=t.int("running", 0, MIDI_MAX, d.running),
+        done=t.int("done", 0, MIDI_MAX, d.done),
+        error=t.int("error", 0, MIDI_MAX, d.error),
+        selected=t.int("selected", 0, MIDI_MAX, d.selected),
+        off=t.int("off", 0, MIDI_MAX, d.off),
+        done_seconds=t.number("done_seconds", 0.0, 3600.0, d.done_seconds),
+        flashes=t.int("flashes", 0, 20, d.flashes),
+    )
+
+
+def _parse_binding(t: _Table, settings: Settings) -> Binding:
+    t.check_keys(("action", "note", "cc", "channel", "threshold", "slot", "generate"))
+    action = t.text("action", required=True)
+    if action not in ACTIONS:
+        raise t.error("action", f"unknown action {action!r} (one of: {', '.join(ACTIONS)})")
+    kinds = [k for k in CONTROL_KINDS if k in t.data]
+    if len(kinds) != 1:
+        raise t.error(
+            kinds[1] if kinds else None,
+            f"{t.title} needs exactly one of `note` or `cc` (the control that triggers {action!r})",
+        )
+    kind = kinds[0]
+    number = t.int(kind, 0, MIDI_MAX)
+    control = Control(kind, number, t.channel("channel", settings.channel))
+    default_threshold = settings.velocity if kind == "note" else settings.cc_threshold
+    threshold = t.int("threshold", 1, MIDI_MAX, default_threshold)
+    if action == "preset":
+        slot = t.int("slot", 1, PRESET_SLOTS, required=True)
+    else:
+        for key in ("slot", "generate"):
+            if key in t.data:
+                raise t.error(key, f'`{key}` is only for action "preset"')
+        slot = None
+    return Binding(action, control, threshold, slot, t.flag("generate"), line=t.line or 0)
+
+
+def _parse_preset(t: _Table, settings: Settings) -> Preset:
+    t.check_keys(
+        ("slot", "prompt", "name", "bars", "time_signature", "temperature", "top_k", "cfg", "variations")
+    )
+    prompt = t.text("prompt", required=True)
+    if not prompt.strip():
+        raise t.error("prompt", "`prompt` is empty")
+    return Preset(
+        slot=t.int("slot", 1, PRESET_SLOTS, required=True),
+        prompt=prompt,
+        name=t.text("name", "", max_chars=40),
+        bars=t.int("bars", MIN_BARS, MAX_BARS),
+        time_signature=_time_signature(t, "time_signature", None),
+        temperature=t.number("temperature", 0.0, 5.0),
+        top_k=t.int("top_k", 0, 2048),
+        cfg=t.number("cfg", 0.0, 20.0),
+        variations=t.int("variations", 1, 8),
+        line=t.line or 0,
+    )
+
+
+def parse_mapping(text: str, source: str = "<mapping>") -> Mapping:
+    """Parse and validate a mapping; MidiMapError names `source` and the line of the first problem."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise _syntax_error(e, text, source) from None
+    lines = LineIndex(text)
+    root = _Table(doc, "", 0, lines, source)
+    root.check_keys(("settings", "feedback", "binding", "preset"))
+    for name in ("settings", "feedback"):
+        if name in doc and not isinstance(doc[name], MappingABC):
+            raise root.error(name, f"`{name}` must be a table: [{name}]")
+    settings = _parse_settings(_Table(doc.get("settings", {}), "settings", 0, lines, source))
+    feedback = _parse_feedback(_Table(doc.get("feedback", {}), "feedback", 0, lines, source))
+
+    presets: list[Preset] = []
+    for t in _tables(doc, "preset", lines, source):
+        preset = _parse_preset(t, settings)
+        twin = next((p for p in presets if p.slot == preset.slot), None)
+        if twin is not None:
+            raise t.error("slot", f"preset slot {preset.slot} is already defined at line {twin.line}")
+        presets.append(preset)
+    if not presets:
+        raise MidiMapError(source, None, "no [[preset]]: at least one prompt preset is needed")
+    if not any(p.slot == settings.preset for p in presets):
+        raise MidiMapError(
+            source,
+            lines.key("settings", 0, "preset"),
+            f"settings.preset is {settings.preset} but there is no [[preset]] with slot = {settings.preset}",
+        )
+
+    bindings: list[Binding] = []
+    for t in _tables(doc, "binding", lines, source):
+        binding = _parse_binding(t, settings)
+        twin = next((b for b in bindings if b.control.overlaps(binding.control)), None)
+        if twin is not None:
+            raise t.error(
+                binding.control.kind,
+                f"duplicate binding: {binding.control.describe()} is already bound to "
+                f"{twin.action!r} at line {twin.line}",
+            )
+        if binding.slot is not None and not any(p.slot == binding.slot for p in presets):
+            raise t.error("slot", f"there is no [[preset]] with slot = {binding.slot}")
+        bindings.append(binding)
+    return Mapping(settings, feedback, tuple(bindings), tuple(presets), source)
+
+
+_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _syntax_error(e: Exception, text: str, source: str) -> MidiMapError:
+    """tomllib says '... (at line 3, column 9)' or '... (at end of document)'."""
+    message = str(e)
+    m = _WHERE.search(message)
+    if m:
+        return MidiMapError(
+            source, int(m.group(1)), f"TOML syntax: {message[: m.start()].strip()} (column {m.group(2)})"
+        )
+    line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+    return MidiMapError(source, line, f"TOML syntax: {re.sub(r' ?[(]at end of document[)]', '', message)}")
+
+
+# ------------------------------------------------------------------------------------------ files
+
+
+def default_mapping_text() -> str:
+    """The packaged default mapping (its comments document the format)."""
+    from importlib import resources
+
+    return resources.files("bridge.midi").joinpath(DEFAULT_FILE).read_text(encoding="utf-8")
+
+
+def user_mapping_path() -> Path:
+    """Where MIDI learn keeps the user's mapping: the platform's per-user config folder."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / APP_DIR / USER_FILE
+
+
+def resolve_mapping_path(explicit: Path | None = None) -> Path | None:
+    """The file in use: `explicit` if given, else the user's file if it exists, else None (the default)."""
+    if explicit is not None:
+        return Path(explicit).expanduser()
+    user = user_mapping_path()
+    return user if user.is_file() else None
+
+
+def load_mapping(path: Path | None = None) -> Mapping:
+    """Read and validate a mapping file; None reads the packaged default."""
+    if path is None:
+        return parse_mapping(default_mapping_text(), DEFAULT_FILE)
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MidiMapError(str(path), None, "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise MidiMapError(str(path), None, f"cannot read it: {e}") from None
+    return parse_mapping(text, str(path))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write beside the target, fsync, then rename over it: readers see the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# ------------------------------------------------------------------------------------------ mapper
+
+
+class Mapper:
+    """Messages -> actions. Note-on at or above the velocity threshold (velocity 0 is a note-off and is
+    ignored); CC when its value rises to or past the threshold (once per crossing). Anything else —
+    note-offs, clock, sysex, meta messages from a MIDI file — gives None."""
+
+    def __init__(self, mapping: Mapping):
+        self.mapping = mapping
+        self._by_control: dict[tuple[str, int], list[Binding]] = {}
+        for b in mapping.bindings:
+            self._by_control.setdefault((b.control.kind, b.control.number), []).append(b)
+        self._above: set[tuple[int, int]] = set()  # (channel, cc) currently at/over its threshold
+
+    def reset(self) -> None:
+        """Forget CC positions (the port was reopened)."""
+        self._above.clear()
+
+    def handle(self, msg: Any) -> Action | None:
+        kind = getattr(msg, "type", None)
+        if kind == "note_on":
+            key, value = ("note", msg.note), msg.velocity
+            if value == 0:
+                return None
+        elif kind == "control_change":
+            key, value = ("cc", msg.control), msg.value
+        else:
+            return None
+        channel = msg.channel
+        binding = next((b for b in self._by_control.get(key, ()) if b.control.listens_to(channel)), None)
+        if binding is None:
+            return None
+        if kind == "control_change":
+            edge = (channel, msg.control)
+            if value < binding.threshold:
+                self._above.discard(edge)
+                return None
+            if edge in self._above:
+                return None
+            self._above.add(edge)
+        elif value < binding.threshold:
+            return None
+        return Action(binding.action, binding.slot, binding.generate, binding.control, channel)
+
+
+# ------------------------------------------------------------------------------------------ learn
+
+
+def control_of(msg: Any) -> Control | None:
+    """The control a message comes from, if it can be learned: a note-on (velocity > 0) or a CC."""
+    kind = getattr(msg, "type", None)
+    if kind == "note_on" and msg.velocity > 0:
+        return Control("note", msg.note, msg.channel)
+    if kind == "control_change":
+        return Control("cc", msg.control, msg.channel)
+    return None
+
+
+def format_binding(binding: Binding, settings: Settings) -> str:
+    """A [[binding]] table as TOML text (only what differs from the settings' defaults)."""
+    c = binding.control
+    lines = ["[[binding]]", f"action = {_toml_str(binding.action)}"]
+    if binding.slot is not None:
+        lines.append(f"slot = {binding.slot}")
+    lines.append(f"{c.kind} = {c.number}")
+    lines.append(f"channel = {_toml_str('any') if c.channel is None else c.channel + 1}")
+    default = settings.velocity if c.kind == "note" else settings.cc_threshold
+    if binding.threshold != default:
+        lines.append(f"threshold = {binding.threshold}")
+    if binding.generate:
+        lines.append("generate = true")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def learn_binding(
+    path: Path, action: str, msg: Any, slot: int | None = None, *, replace_existing: bool = True
+) -> Mapping:
+    """Bind the control `msg` came from to `action` (preset: `slot`) in the mapping file at `path`, and
+    return the new mapping. The file is edited in place — presets, settings and comments are kept —
+    validated, and written atomically; a missing file starts as a copy of the default. The control
+    leaves any binding it had; with `replace_existing` the action's (slot's) old bindings go too.
+    MidiMapError if the message is not a note-on/CC, the action or slot is unknown, or the file is
+    invalid (then nothing is written)."""
+    path = Path(path).expanduser()
+    source = str(path)
+    control = control_of(msg)
+    if control is None:
+        kind = getattr(msg, "type", msg)
+        raise MidiMapError(
+            source, None, f"cannot learn from {kind!r}: press a pad or move a knob (note-on or CC)"
+        )
+    if action not in ACTIONS:
+        raise MidiMapError(source, None, f"unknown action {action!r} (one of: {', '.join(ACTIONS)})")
+    if (slot is None) != (action != "preset"):
+        raise MidiMapError(source, None, "a preset binding needs a slot (1-8); other actions take none")
+    text = path.read_text(encoding="utf-8") if path.exists() else default_mapping_text()
+    mapping = parse_mapping(text, source)
+    if slot is not None and mapping.preset(slot) is None:
+        raise MidiMapError(source, None, f"there is no [[preset]] with slot = {slot}")
+
+    lines = LineIndex(text)
+    mine = [i for i, b in enumerate(mapping.bindings) if b.action == action and b.slot == slot]
+    taken = [i for i, b in enumerate(mapping.bindings) if b.control.overlaps(control)]
+    old = mapping.bindings[mine[0]] if mine else None
+    keep_generate = old is not None and old.generate
+    threshold = (
+        old.threshold
+        if old is not None and old.control.kind == control.kind
+        else (mapping.settings.velocity if control.kind == "note" else mapping.settings.cc_threshold)
+    )
+    new = Binding(action, control, threshold, slot, keep_generate)
+    block = format_binding(new, mapping.settings)
+
+    text_lines = text.splitlines(keepends=True)
+    remove = set(taken) | (set(mine) if replace_existing else set())
+    in_place = mine[0] if mine and replace_existing else None
+    for i in sorted(remove | ({in_place} if in_place is not None else set()), reverse=True):
+        start = lines.table("binding", i)
+        if start is None:  # e.g. binding = [{...}, ...] written inline
+            raise MidiMapError(source, None, "MIDI learn edits [[binding]] tables; this file has none")
+        end = lines.ends[("binding", i)]
+        text_lines[start - 1 : end] = [block] if i == in_place else []
+        gap = i != in_place and 2 <= start <= len(text_lines)
+        if gap and not text_lines[start - 2].strip() and not text_lines[start - 1].strip():
+            del text_lines[start - 1]  # no double blank line where the block was
+    new_text = "".join(text_lines)
+    if in_place is None:
+        new_text = new_text.rstrip("\n") + "\n\n" + block
+    result = parse_mapping(new_text, source)
+    write_text_atomic(path, new_text)
+    return result
