@@ -1,4 +1,5 @@
-"""Request limits, shared by the request object (`bridge.config`), the OSC protocol table and the MIDI clock.
+"""Request limits and defaults, and the few numbers both sides share: the request object (`bridge.request`),
+the OSC protocol table, the CLI, the engine's sampling defaults and the MIDI clock all import them from here.
 
 Plain data with no imports, so the panel can read them through `bridge.protocol` without numpy or torch.
 """
@@ -14,3 +15,17 @@ DEFAULT_PROMPT_SECONDS = 4.0
 SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)  # Hz, output files
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}  # CLI / OSC name => soundfile subtype
 SUBTYPES = tuple(BIT_DEPTHS.values())
+
+# Sampling: audiocraft's defaults, and the ranges a request may ask for (low, high), inclusive.
+DEFAULT_TEMPERATURE, TEMPERATURE_RANGE = 1.0, (0.0, 5.0)  # 0 = greedy
+DEFAULT_TOP_K, TOP_K_RANGE = 250, (0, 2048)  # 0 = off; 2048 codes per codebook
+DEFAULT_TOP_P, TOP_P_RANGE = 0.0, (0.0, 1.0)  # 0 = off
+DEFAULT_CFG, CFG_RANGE = 3.0, (0.0, 20.0)  # classifier-free guidance scale
+
+# The finished file.
+DEFAULT_LOUDNESS_LUFS, LOUDNESS_RANGE = -14.0, (-60.0, 0.0)  # integrated (ITU-R BS.1770): streaming level
+DEFAULT_PEAK_DBFS = -1.0  # sample-peak ceiling after the loudness gain
+DEFAULT_SAMPLE_RATE = 44100  # Hz
+DEFAULT_BIT_DEPTH = "24"
+
+MODEL_SAMPLE_RATE = 32000  # Hz: MusicGen's EnCodec; streamed preview chunks are written at this rate

@@ -15,7 +15,18 @@ from typing import Any
 from bridge.audio.io import AudioError, format_bpm, probe
 from bridge.audio.loops import LoopError, TimeSignature, loop_seconds
 from bridge.limits import (
+    BIT_DEPTHS,
+    CFG_RANGE,
+    DEFAULT_BIT_DEPTH,
+    DEFAULT_CFG,
+    DEFAULT_LOUDNESS_LUFS,
+    DEFAULT_PEAK_DBFS,
     DEFAULT_PROMPT_SECONDS,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_K,
+    DEFAULT_TOP_P,
+    LOUDNESS_RANGE,
     MAX_BARS,
     MAX_BPM,
     MAX_LOOP_SECONDS,
@@ -26,6 +37,9 @@ from bridge.limits import (
     MIN_BPM,
     SAMPLE_RATES,
     SUBTYPES,
+    TEMPERATURE_RANGE,
+    TOP_K_RANGE,
+    TOP_P_RANGE,
 )
 
 
@@ -51,15 +65,15 @@ class GenerationRequest:
     keep_prompt: bool = False  # also return the prompt audio before the new bars
     variations: int = 1
     seed: int | None = None  # None => a random seed, chosen here and recorded
-    temperature: float = 1.0  # 0 => greedy
-    top_k: int = 250
-    top_p: float = 0.0
-    cfg: float = 3.0
-    sample_rate: int = 44100
+    temperature: float = DEFAULT_TEMPERATURE  # 0 => greedy
+    top_k: int = DEFAULT_TOP_K
+    top_p: float = DEFAULT_TOP_P
+    cfg: float = DEFAULT_CFG
+    sample_rate: int = DEFAULT_SAMPLE_RATE
     bpm_in_prompt: bool = True  # append "<bpm> bpm" to the text, as loop generators do
-    loudness_lufs: float | None = -14.0  # None => no loudness normalisation
-    peak_dbfs: float = -1.0
-    subtype: str = "PCM_24"
+    loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS  # None => no loudness normalisation
+    peak_dbfs: float = DEFAULT_PEAK_DBFS
+    subtype: str = BIT_DEPTHS[DEFAULT_BIT_DEPTH]
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise fields once, here
@@ -103,17 +117,17 @@ class GenerationRequest:
             raise RequestError("variations", f"must be 1 to {MAX_VARIATIONS}, got {self.variations!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise RequestError("seed", f"must be an integer from 0 to {MAX_SEED}")
-        _number("temperature", self.temperature, 0.0, 5.0)
-        if not isinstance(self.top_k, int) or not 0 <= self.top_k <= 2048:
-            raise RequestError("top_k", "must be 0 (off) to 2048")
-        _number("top_p", self.top_p, 0.0, 1.0)
-        _number("cfg", self.cfg, 0.0, 20.0)
+        _number("temperature", self.temperature, *TEMPERATURE_RANGE)
+        if not isinstance(self.top_k, int) or not TOP_K_RANGE[0] <= self.top_k <= TOP_K_RANGE[1]:
+            raise RequestError("top_k", f"must be {TOP_K_RANGE[0]} (off) to {TOP_K_RANGE[1]}")
+        _number("top_p", self.top_p, *TOP_P_RANGE)
+        _number("cfg", self.cfg, *CFG_RANGE)
         if self.sample_rate not in SAMPLE_RATES:
             raise RequestError("sample_rate", f"must be one of {', '.join(map(str, SAMPLE_RATES))}")
         if self.subtype not in SUBTYPES:
             raise RequestError("subtype", f"must be one of {', '.join(SUBTYPES)}")
         if self.loudness_lufs is not None:
-            _number("loudness_lufs", self.loudness_lufs, -60.0, 0.0)
+            _number("loudness_lufs", self.loudness_lufs, *LOUDNESS_RANGE)
         _number("peak_dbfs", self.peak_dbfs, -40.0, 0.0)
         if self.region is not None:
             if len(self.region) != 2 or not all(math.isfinite(v) for v in self.region):

@@ -21,8 +21,8 @@ from fractions import Fraction
 import numpy as np
 import pyloudnorm
 
-DEFAULT_TARGET_LUFS = -14.0  # LUFS (integrated, ITU-R BS.1770): streaming-level loudness
-DEFAULT_PEAK_DBFS = -1.0  # dBFS sample peak ceiling after loudness gain
+from bridge.limits import DEFAULT_LOUDNESS_LUFS, DEFAULT_PEAK_DBFS
+
 DEFAULT_FADE_SECONDS = 0.05  # seconds of equal-power crossfade at the loop seam
 LOUDNESS_BLOCK_SECONDS = 0.4  # seconds: pyloudnorm's gating block; shorter audio has no loudness
 QUARTERS_PER_WHOLE = 4  # a whole note is four quarter-note beats
@@ -232,7 +232,7 @@ def integrated_loudness(audio: np.ndarray, sr: int) -> float:
 def normalize_loudness(
     audio: np.ndarray,
     sr: int,
-    target_lufs: float = DEFAULT_TARGET_LUFS,
+    target_lufs: float = DEFAULT_LOUDNESS_LUFS,
     peak_dbfs: float = DEFAULT_PEAK_DBFS,
 ) -> np.ndarray:
     """Gain to `target_lufs`, then cap the sample peak at `peak_dbfs`.

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 from bridge.engine.archs import ARCHS, Arch
+from bridge.limits import DEFAULT_CFG, DEFAULT_TEMPERATURE, DEFAULT_TOP_K, DEFAULT_TOP_P, MODEL_SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 32000  # Hz, EnCodec 32 kHz
+SAMPLE_RATE = MODEL_SAMPLE_RATE  # Hz, EnCodec 32 kHz
 FRAME_RATE = 50  # EnCodec frames (decoder steps) per second
 HOP = SAMPLE_RATE // FRAME_RATE  # 640 samples per frame
 MAX_WINDOW_FRAMES = 1500  # 30 s: the context MusicGen was trained on
@@ -46,10 +47,10 @@ class Cancelled(Exception):
 class Sampling:
     """Sampling settings; audiocraft's defaults. temperature 0 means greedy (argmax)."""
 
-    temperature: float = 1.0
-    top_k: int = 250
-    top_p: float = 0.0
-    cfg: float = 3.0
+    temperature: float = DEFAULT_TEMPERATURE
+    top_k: int = DEFAULT_TOP_K
+    top_p: float = DEFAULT_TOP_P
+    cfg: float = DEFAULT_CFG
 
     @property
     def greedy(self) -> bool:
@@ -183,7 +184,7 @@ def build_random_model(arch: Arch, seed: int = 0):
             randomize_codebooks(model.audio_encoder)
     gc = model.generation_config
     gc.decoder_start_token_id = gc.pad_token_id = gc.bos_token_id = arch.vocab_size
-    gc.do_sample, gc.guidance_scale, gc.top_k = True, 3.0, 250
+    gc.do_sample, gc.guidance_scale, gc.top_k = True, DEFAULT_CFG, DEFAULT_TOP_K
     gc.max_length = MAX_WINDOW_FRAMES + arch.num_codebooks
     return model.eval()
 

@@ -30,7 +30,16 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge.limits import (  # re-exported: the panel reads the limits from here
     BIT_DEPTHS,
+    CFG_RANGE,
+    DEFAULT_BIT_DEPTH,
+    DEFAULT_CFG,
+    DEFAULT_LOUDNESS_LUFS,
     DEFAULT_PROMPT_SECONDS,
+    DEFAULT_SAMPLE_RATE,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_K,
+    DEFAULT_TOP_P,
+    LOUDNESS_RANGE,
     MAX_BARS,
     MAX_BPM,
     MAX_PROMPT_CHARS,
@@ -39,6 +48,9 @@ from bridge.limits import (  # re-exported: the panel reads the limits from here
     MAX_VARIATIONS,
     MIN_BPM,
     SAMPLE_RATES,
+    TEMPERATURE_RANGE,
+    TOP_K_RANGE,
+    TOP_P_RANGE,
 )
 
 PROTOCOL_VERSION = 1
@@ -164,7 +176,9 @@ class Reply:
         return f"{ADDRESS_PREFIX}/{self.verb}"
 
 
-def _f(name: str, kind: str, doc: str, **kw: Any) -> Field:
+def _f(name: str, kind: str, doc: str, range: tuple[float, float] | None = None, **kw: Any) -> Field:
+    if range is not None:  # a (low, high) pair from bridge.limits
+        kw["low"], kw["high"] = range
     if kind in ("string", "path") and "max_len" not in kw:
         kw["max_len"] = MAX_PATH if kind == "path" else MAX_STRING
     return Field(name, kind, doc, **kw)
@@ -214,15 +228,15 @@ _GENERATE_FIELDS = (
         high=MAX_VARIATIONS,
     ),
     _f("seed", "int", "random seed; -1 = pick one (recorded in the file)", default=-1, low=-1, high=MAX_SEED),
-    _f("temperature", "float", "sampling temperature; 0 = greedy", default=1.0, low=0.0, high=5.0),
-    _f("top_k", "int", "top-k sampling; 0 = off", default=250, low=0, high=2048),
-    _f("top_p", "float", "nucleus sampling; 0 = off", default=0.0, low=0.0, high=1.0),
-    _f("cfg", "float", "classifier-free guidance scale", default=3.0, low=0.0, high=20.0),
-    _f("sample_rate", "int", "output sample rate in Hz", default=44100, choices=SAMPLE_RATES),
+    _f("temperature", "float", "sampling temperature; 0 = greedy", default=DEFAULT_TEMPERATURE, range=TEMPERATURE_RANGE),
+    _f("top_k", "int", "top-k sampling; 0 = off", default=DEFAULT_TOP_K, range=TOP_K_RANGE),
+    _f("top_p", "float", "nucleus sampling; 0 = off", default=DEFAULT_TOP_P, range=TOP_P_RANGE),
+    _f("cfg", "float", "classifier-free guidance scale", default=DEFAULT_CFG, range=CFG_RANGE),
+    _f("sample_rate", "int", "output sample rate in Hz", default=DEFAULT_SAMPLE_RATE, choices=SAMPLE_RATES),
     _f("bpm_in_prompt", "bool", "append '<bpm> bpm' to the text the model sees", default=1),
-    _f("loudness", "float", "integrated loudness target, LUFS", default=-14.0, low=-60.0, high=0.0),
+    _f("loudness", "float", "integrated loudness target, LUFS", default=DEFAULT_LOUDNESS_LUFS, range=LOUDNESS_RANGE),
     _f("normalize", "bool", "0 = skip loudness normalisation", default=1),
-    _f("bit_depth", "string", "WAV sample format", default="24", choices=tuple(BIT_DEPTHS), max_len=8),
+    _f("bit_depth", "string", "WAV sample format", default=DEFAULT_BIT_DEPTH, choices=tuple(BIT_DEPTHS), max_len=8),
 )
 
 REQUESTS: dict[str, Message] = {
