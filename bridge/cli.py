@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from bridge.audio.io import AudioError
-    from bridge.audio.loops import LoopError
+    from bridge.audio.tempo import LoopError
     from bridge.engine.chroma import ChromaError
     from bridge.engine.engine import ModelError
 

@@ -26,12 +26,11 @@ from bridge.audio.loops import (
     DEFAULT_FADE_SECONDS,
     apply_peak_ceiling,
     fold_tail,
-    loop_samples,
     normalize_loudness,
     remove_dc,
-    whole_beats_seconds,
 )
 from bridge.audio.stretch import time_stretch
+from bridge.audio.tempo import loop_samples, whole_beats_seconds
 from bridge.engine.chroma import CHROMA_LENGTH, align_melody, chroma_onehot
 from bridge.engine.engine import (
     FRAME_RATE,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.audio.io import AudioError, format_bpm, probe
-from bridge.audio.loops import LoopError, TimeSignature, loop_seconds
+from bridge.audio.tempo import LoopError, TimeSignature, loop_seconds
 from bridge.limits import (
     BIT_DEPTHS,
     CFG_RANGE,

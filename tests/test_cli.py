@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.audio.loops import TimeSignature, loop_samples
+from bridge.audio.tempo import TimeSignature, loop_samples
 from bridge.cli import main
 
 ONE_BAR = ("generate", "x", "--bpm", "120", "--bars", "1", "--model", "debug", "--quiet")

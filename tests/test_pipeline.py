@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 from signals import clicks, onsets
 
-from bridge.audio.loops import TimeSignature, loop_samples, typical_step, wrap_discontinuity
+from bridge.audio.loops import typical_step, wrap_discontinuity
+from bridge.audio.tempo import TimeSignature, loop_samples
 from bridge.engine.engine import HOP, SAMPLE_RATE
 from bridge.pipeline import Window, prompt_clip, render
 from bridge.request import GenerationRequest

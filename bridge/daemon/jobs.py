@@ -156,7 +156,7 @@ class PipelineRenderer(Renderer):
 
     def render(self, request, out_dir, *, on_progress, on_chunk, cancel) -> Rendered:
         from bridge.audio.io import AudioError
-        from bridge.audio.loops import LoopError
+        from bridge.audio.tempo import LoopError
         from bridge.engine.chroma import ChromaError
         from bridge.engine.engine import Cancelled, ModelError
 

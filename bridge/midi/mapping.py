@@ -303,7 +303,7 @@ def _time_signature(table: _Table, key: str, default: Any) -> Any:
     value = table.text(key, default)
     if value is None:
         return None
-    from bridge.audio.loops import LoopError, TimeSignature
+    from bridge.audio.tempo import LoopError, TimeSignature
 
     try:
         TimeSignature.parse(value)

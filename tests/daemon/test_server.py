@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from osc_client import Daemon, FakeRenderer, OscTestClient, build
 
 from bridge import protocol
-from bridge.audio.loops import TimeSignature, loop_samples
+from bridge.audio.tempo import TimeSignature, loop_samples
 from bridge.cli import main
 from bridge.daemon.journal import Journal
 from bridge.daemon.server import Server, ServerError, ServerOptions

@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 from osc_client import FakeRenderer, OscTestClient
 
-from bridge.audio.loops import TimeSignature, loop_samples
+from bridge.audio.tempo import TimeSignature, loop_samples
 from bridge.cli import main
 from bridge.daemon.jobs import JobError, JobQueue
 from bridge.daemon.journal import Journal
