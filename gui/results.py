@@ -10,31 +10,10 @@ Pure data and parsing: no Qt, no numpy.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-# `<slug>_<bpm>bpm_<bars>bars_s<seed>[_v<take>][-<n>].wav` (bridge.audio_io.output_stem + unique suffix)
-STEM_PATTERN = re.compile(
-    r"^(?P<slug>.*?)_(?P<bpm>\d+(?:\.\d+)?)bpm_(?P<bars>\d+)bars_s(?P<seed>\d+)(?:_v(?P<take>\d+))?(?:-\d+)?$"
-)
-
-
-def parse_stem(path: str) -> dict[str, object]:
-    """bpm, bars, seed, take (and the slug) from a daemon-made file name; {} for any other name."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    m = STEM_PATTERN.match(stem)
-    if m is None:
-        return {}
-    out: dict[str, object] = {
-        "slug": m["slug"],
-        "bpm": float(m["bpm"]),
-        "bars": int(m["bars"]),
-        "seed": int(m["seed"]),
-    }
-    if m["take"] is not None:
-        out["take"] = int(m["take"])
-    return out
+from bridge.names import DISPLAY_BPM_DECIMALS, format_bpm, parse_stem
 
 
 def parse_comment(comment: str) -> dict[str, str]:
@@ -45,10 +24,6 @@ def parse_comment(comment: str) -> dict[str, str]:
         if sep and key:
             pairs[key] = value
     return pairs
-
-
-def format_bpm(bpm: float) -> str:
-    return f"{bpm:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass
@@ -108,7 +83,7 @@ class ResultEntry:
     def describe(self) -> str:
         parts = []
         if self.bpm is not None:
-            parts.append(f"{format_bpm(self.bpm)} bpm")
+            parts.append(f"{format_bpm(self.bpm, DISPLAY_BPM_DECIMALS)} bpm")
         if self.bars is not None:
             parts.append(f"{self.bars} bar" + ("s" if self.bars != 1 else ""))
         if self.time_signature:

@@ -1,10 +1,9 @@
 """Audio I/O as free functions: read anything libsndfile reads, resample, write WAVs atomically.
 
-No torch here. Arrays are float32 shaped (channels, samples) (see `bridge.loops`); 1-D is accepted
+No torch here. Arrays are float32 shaped (channels, samples) (see `bridge.audio.loops`); 1-D is accepted
 where noted.
 
-Files are never half-written and never overwritten by accident (DESIGN.md §2: "nothing lost, files
-never deleted behind their back"): a WAV is written to a hidden `.NAME.XXXXXXXX.part` file in the
+Files are never half-written and never overwritten by accident (docs/ARCHITECTURE.md, "Files"): a WAV is written to a hidden `.NAME.XXXXXXXX.part` file in the
 destination folder, fsynced, then published with `os.link`, which fails if the name is taken — so
 two writers racing for the same name cannot clobber each other, and a crash leaves at most a
 `.part` file, never a truncated WAV under the final name.
@@ -15,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import secrets
 import stat
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +24,15 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from bridge import names
+from bridge.names import WAV_EXT, numbered_name
+
 DEFAULT_MAX_BYTES = 1 << 30  # bytes: refuse to open input files larger than 1 GiB
 SILENCE_PEAK_DBFS = -80.0  # dBFS: a clip whose sample peak is below this is treated as silent
 RESAMPLE_QUALITY = "HQ"  # soxr quality recipe: "HQ" (20-bit) or "VHQ" (28-bit)
 DEFAULT_SUBTYPE = "PCM_24"  # WAV sample format: 24-bit PCM, what DAWs record by default
 MAX_CHANNELS = 32  # more "channels" than this almost surely means a (samples, channels) mix-up
 MAX_UNIQUE_NAMES = 10_000  # stem.wav, stem-2.wav, ... stem-10000.wav before giving up
-SLUG_MAX_CHARS = 40  # characters of the prompt kept in file names
-SLUG_FALLBACK = "loop"
-WAV_EXT = ".wav"
 TEMP_SUFFIX = ".part"
 _TEMP_NAME_ATTEMPTS = 100
 _FLOAT_SUBTYPES = frozenset({"FLOAT", "DOUBLE"})
@@ -195,28 +192,23 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int, quality: str = RESAMPLE
 
 
 # --------------------------------------------------------------------------------------------- naming
-
-
-def slugify(text: str, max_len: int = SLUG_MAX_CHARS) -> str:
-    """A file-name-safe slug: lowercase ASCII, runs of anything else become one '-', 'loop' if empty."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    slug = slug[:max_len].rstrip("-")
-    return slug or SLUG_FALLBACK
+# The format itself (slug, stem, numbering, parsing back) is `bridge.names`; here it meets AudioError.
 
 
 def format_bpm(bpm: float) -> str:
-    """Tempo for file names without trailing zeros: 120 -> "120", 123.45 -> "123.45"."""
-    value = float(bpm)
-    if not math.isfinite(value) or value <= 0:
-        raise AudioError(f"bpm must be a positive number, got {bpm!r}")
-    return f"{value:.6f}".rstrip("0").rstrip(".")
+    """`bridge.names.format_bpm` for a file name or tag; AudioError unless bpm is a positive number."""
+    try:
+        return names.format_bpm(names.check_bpm(bpm))
+    except names.InvalidName as e:
+        raise AudioError(str(e)) from None
 
 
 def output_stem(prompt: str, bpm: float, bars: int, seed: int, take: int | None = None) -> str:
-    """File stem such as `deep-house-groove_124bpm_8bars_s1234_v2` (no extension, no folders)."""
-    stem = f"{slugify(prompt)}_{format_bpm(bpm)}bpm_{int(bars)}bars_s{int(seed)}"
-    return stem if take is None else f"{stem}_v{int(take)}"
+    """`bridge.names.output_stem`, refusing a bad tempo with AudioError like the rest of this module."""
+    try:
+        return names.output_stem(prompt, bpm, bars, seed, take)
+    except names.InvalidName as e:
+        raise AudioError(str(e)) from None
 
 
 def _check_stem(stem: str) -> None:
@@ -230,7 +222,7 @@ def _candidates(out_dir: Path, stem: str, ext: str) -> Iterator[Path]:
     """stem.wav, stem-2.wav, stem-3.wav, ... all directly inside out_dir."""
     _check_stem(stem)
     for index in range(1, MAX_UNIQUE_NAMES + 1):
-        candidate = out_dir / (f"{stem}{ext}" if index == 1 else f"{stem}-{index}{ext}")
+        candidate = out_dir / numbered_name(stem, index, ext)
         if candidate.parent != out_dir:  # defence in depth: never leave out_dir
             raise AudioError(f"output name {candidate.name!r} would leave {out_dir}")
         yield candidate

@@ -21,12 +21,12 @@ from bridge.audio.io import (
     probe,
     read_audio,
     resample,
-    slugify,
     to_mono,
     unique_output_path,
     write_wav_atomic,
     write_wav_unique,
 )
+from bridge.names import slugify
 
 
 def _tone(seconds: float, sr: int, channels: int = 2, freq: float = 440.0) -> np.ndarray:

@@ -17,6 +17,7 @@ from PyQt6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from pythonosc.osc_message import OscMessage
 
 from bridge import protocol
+from bridge.names import parse_stem
 from bridge.protocol import ProtocolError
 from gui import midi_learn
 from gui.clip_zone import ClipDropZone
@@ -25,7 +26,7 @@ from gui.drag import mime_for_paths, reveal_command
 from gui.form import FormValues, GenerateForm, build_params
 from gui.messages import friendly_error, humanize_detail
 from gui.osc_client import HistoryEntry, OscClient, build_request
-from gui.results import ResultEntry, entries_from_history, parse_comment, parse_stem
+from gui.results import ResultEntry, entries_from_history, parse_comment
 from gui.waveform import ThumbnailLoader, compute_peaks, read_thumbnail, waveform_pixmap
 
 REPO = Path(__file__).resolve().parents[2]
