@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bridge import protocol
+
 DEVICE_DIR = Path(__file__).resolve().parents[2] / "max_for_live"
 PATCH_NAME = "musicgen_bridge.maxpat"
 JS_NAME = "musicgen_bridge.js"
@@ -85,15 +87,11 @@ class Box:
 
 
 def protocol_export() -> dict[str, Any]:
-    from bridge import protocol
-
     return protocol.describe()
 
 
 def protocol_json() -> str:
     """Exactly what `musicgen-bridge protocol --json` prints."""
-    from bridge import protocol
-
     return protocol.to_json() + "\n"
 
 

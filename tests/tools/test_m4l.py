@@ -13,6 +13,7 @@ import pytest
 
 from bridge import protocol
 from bridge.cli import main
+from bridge.protocol.to_request import to_generation_request
 from bridge.tools import m4l
 
 DIR = Path(__file__).resolve().parents[2] / "max_for_live"
@@ -303,7 +304,7 @@ def test_the_requests_the_device_composes_are_accepted_by_the_daemon(tmp_path):
         request = protocol.parse_request(message["address"], message["args"])
         assert request.reply_port == protocol.DEFAULT_REPLY_PORT
         if request.verb == "generate":
-            jobs.append(protocol.to_generation_request(request))
+            jobs.append(to_generation_request(request))
     text, melody, cont = jobs
     assert (text.bpm, text.bars, str(text.time_signature), text.prompt) == (
         123.45,
