@@ -7,8 +7,9 @@
 
 Nothing here blocks: the socket is a QUdpSocket read on `readyRead`, pings and retransmissions run on
 QTimers. Every request carries our `reply_port`, so a daemon that restarted (and forgot our hello) still
-answers us. Request ids are made here (`panel-<session>-<n>`). Addresses and argument encoding come from
-`bridge.protocol`; nothing else of the daemon is imported (no torch, no numpy).
+answers us. Request ids are made here (`panel-<session>-<n>`). Addresses, argument encoding and reply
+decoding (by name, `bridge.protocol.decode`) come from `bridge.protocol`; nothing else of the daemon is
+imported (no torch, no numpy).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pythonosc.osc_packet import OscPacket
 
 from bridge import protocol
 from bridge.protocol import ProtocolError
+from bridge.protocol.decode import DecodedReply, decode_reply
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,8 @@ MAX_SENDS = 4  # sends of one generate request before giving up with `no_reply`
 HISTORY_TIMEOUT_S = 3.0  # a history answer with missing parts is delivered as it is after this long
 RECV_LIMIT = 65536  # bytes read per datagram (the daemon keeps replies under protocol.MAX_DATAGRAM)
 
-_REPLY_VERBS = {r.address: r.verb for r in protocol.REPLIES.values()}
 _FINAL_REPLIES = ("done", "error")
+_IGNORED = ("unknown_address", "missing_argument")  # not a reply, or one without its request id
 
 
 @dataclass(frozen=True)
@@ -291,53 +293,55 @@ class OscClient(QObject):
 
     def handle_reply(self, address: str, args: list[Any]) -> None:
         """Turn one reply into a signal (public so tests can feed replies without a socket)."""
-        verb = _REPLY_VERBS.get(address)
-        if verb is None or not args:
+        try:
+            reply = decode_reply(address, args)
+        except ProtocolError as e:
+            if e.code not in _IGNORED:
+                raise
             log.debug("ignoring %r %r", address, args[:4])
             return
-        rid = str(args[0])
+        verb, rid = reply.verb, reply.request_id
         if verb in ("ack", *_FINAL_REPLIES):
             self._pending.pop(rid, None)
         if verb == "welcome":
             self._welcomed = True
-            self.daemon_version, self.model = str(args[2]), str(args[3])
+            self.daemon_version, self.model = reply["version"], reply["model"]
             self.welcome.emit(self.daemon_version, self.model)
         elif verb == "pong":
             sent = self._pings.pop(rid, None)
             if sent is not None:
                 self.pong.emit((time.monotonic() - sent) * 1000.0)
         elif verb == "ack":
-            self.ack.emit(rid, int(args[1]), str(args[2]))
+            self.ack.emit(rid, reply["queue_position"], reply["job"])
         elif verb == "progress":
-            self.progress.emit(rid, float(args[1]))
+            self.progress.emit(rid, reply["fraction"])
         elif verb == "chunk":
-            self.chunk.emit(rid, int(args[1]), str(args[2]), float(args[3]))
+            self.chunk.emit(rid, reply["index"], reply["path"], reply["start_seconds"])
         elif verb == "done":
-            self.done.emit(rid, [str(p) for p in args[1:]])
+            self.done.emit(rid, list(reply.repeated))
         elif verb == "error":
             self._histories.pop(rid, None)
-            self.error.emit(rid, str(args[1]), str(args[2]) if len(args) > 2 else "")
+            self.error.emit(rid, reply["code"], reply.get("message", ""))
         elif verb == "ok":
-            self.ok.emit(rid, str(args[1]), int(args[2]))
+            self.ok.emit(rid, reply["verb"], reply["count"])
         elif verb == "status":
-            pairs = args[1:]
-            self.status.emit(rid, {str(k): v for k, v in zip(pairs[0::2], pairs[1::2], strict=False)})
+            self.status.emit(rid, dict(reply.pairs))
         elif verb == "history":
-            self._history_part(rid, args)
+            self._history_part(rid, reply)
 
-    def _history_part(self, rid: str, args: list[Any]) -> None:
+    def _history_part(self, rid: str, reply: DecodedReply) -> None:
         parts = self._histories.setdefault(rid, _HistoryParts(time.monotonic()))
-        index, count = int(args[1]), int(args[2])
+        index, count = reply["index"], reply["count"]
         parts.count = count
-        if count > 0 and len(args) >= 9:
+        if count > 0 and "error" in reply:  # every job field came (the paths may be none)
             parts.entries[index] = HistoryEntry(
-                job=str(args[3]),
-                request=str(args[4]),
-                state=str(args[5]),
-                created=str(args[6]),
-                prompt=str(args[7]),
-                error=str(args[8]),
-                paths=tuple(str(p) for p in args[9:]),
+                job=reply["job"],
+                request=reply["request"],
+                state=reply["state"],
+                created=reply["created"],
+                prompt=reply["prompt"],
+                error=reply["error"],
+                paths=reply.repeated,
             )
         if len(parts.entries) >= count:
             self._deliver_history(rid)
