@@ -5,8 +5,10 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from bridge.protocol import ACTIVE_STATES, FINAL_STATES
 from gui import theme
 
+ACTIVE_ROW_STATES = ("sending", *ACTIVE_STATES)  # "sending": no ack yet, the panel's own state
 FINISHED_ROW_MS = 2500  # a finished job's row stays this long (an error stays until dismissed)
 
 
@@ -49,7 +51,7 @@ class JobRow(QFrame):
         row.addWidget(self.cancel, 0, Qt.AlignmentFlag.AlignVCenter)
 
     def _button(self) -> None:
-        if self.state in ("failed", "cancelled", "done"):
+        if self.state in FINAL_STATES:
             self.dismissed.emit(self.rid)
         else:
             self.cancel.setEnabled(False)
@@ -58,7 +60,7 @@ class JobRow(QFrame):
 
     @property
     def active(self) -> bool:
-        return self.state in ("sending", "queued", "running")
+        return self.state in ACTIVE_ROW_STATES
 
     def set_queued(self, position: int) -> None:
         self.state = "queued"

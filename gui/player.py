@@ -24,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.limits import MODEL_SAMPLE_RATE
+
 log = logging.getLogger(__name__)
 
-CHUNK_SAMPLE_RATE = 32000  # Hz: the daemon writes preview chunks at the model's native rate
+CHUNK_SAMPLE_RATE = MODEL_SAMPLE_RATE  # Hz: the daemon writes preview chunks at the model's native rate
 OUTPUT_CHANNELS = 2  # we always play stereo (mono material is copied to both sides)
 DEFAULT_VOLUME = 0.8  # 0..1, mapped to gain = volume**2 (a rough loudness-linear fader)
 LATENCY = "high"  # PortAudio's suggested latency: robust for previews, not for live playing

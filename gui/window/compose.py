@@ -1,0 +1,155 @@
+"""The left card: the generate form and its actions, and what pressing one of them sends.
+
+    [Generate] [Variations] [Continue] [Cancel]                              [MIDI learn]
+
+`submit` turns the form into a generate request (checked against the protocol table before it is
+sent) and hands the sent job to the jobs list; `sent` then asks the window to save its settings.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
+from PyQt6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
+
+from bridge.protocol import ProtocolError
+from gui.form import GenerateForm, build_params
+from gui.messages import NOT_CONNECTED, friendly_error
+from gui.midi_learn import MidiLearnButton
+from gui.osc_client import OscClient
+from gui.waveform import Thumbnail
+from gui.window.banner import Banner
+from gui.window.jobs import JobsController
+from gui.window.results import ResultsController
+
+
+class ComposeController(QObject):
+    """Owns the form, the action buttons and MIDI learn; the clip zone's thumbnail comes from the results'
+    loader."""
+
+    sent = pyqtSignal(str)  # request id
+
+    def __init__(
+        self,
+        window: QWidget,
+        client: OscClient,
+        banner: Banner,
+        jobs: JobsController,
+        results: ResultsController,
+    ):
+        super().__init__(window)
+        self.client, self.banner, self.jobs, self.results = client, banner, jobs, results
+        self.form = GenerateForm()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("primary")
+        self.generate_button.setToolTip("Generate one loop (Ctrl+Enter)")
+        self.variations_button = QPushButton("Variations")
+        self.variations_button.setToolTip("Generate several takes in one pass (Ctrl+Shift+Enter)")
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip(
+            "Continue the clip, or the selected result when there is no clip (Ctrl+Alt+Enter)"
+        )
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Cancel all of this panel's jobs (Esc)")
+        self.midi_learn = MidiLearnButton("generate")
+        self.card = self._build_card()
+        self.generate_button.clicked.connect(lambda: self.submit("generate"))
+        self.variations_button.clicked.connect(lambda: self.submit("variations"))
+        self.continue_button.clicked.connect(lambda: self.submit("continue"))
+        self.midi_learn.learned.connect(
+            lambda d: self.banner.show_message(f"Generate is now triggered by {d}.", "info")
+        )
+        self.midi_learn.failed.connect(lambda r: self.banner.show_message(f"MIDI learn did not work: {r}"))
+        r = results.view
+        r.continue_requested.connect(lambda p: self.submit("continue", continue_from=p))
+        r.clip_requested.connect(self.form.clip.set_clip)
+        r.selection_changed.connect(lambda _p: self.update_actions())
+        results.loader.loaded.connect(self._on_thumbnail)
+        results.loader.failed.connect(self._on_thumbnail_failed)
+        self.form.clip.clip_changed.connect(self._on_clip_changed)
+        jobs.changed.connect(self.update_actions)
+
+    def _build_card(self) -> QFrame:
+        actions = QHBoxLayout()
+        actions.setSpacing(6)
+        actions.addWidget(self.generate_button, 2)
+        actions.addWidget(self.variations_button, 1)
+        actions.addWidget(self.continue_button, 1)
+        actions.addWidget(self.cancel_button, 1)
+        left_inner = QWidget()
+        ll = QVBoxLayout(left_inner)
+        ll.setContentsMargins(16, 14, 16, 14)
+        ll.addWidget(self.form)
+        ll.addStretch(1)
+        ll.addLayout(actions)
+        midi_row = QHBoxLayout()
+        midi_row.addStretch(1)
+        midi_row.addWidget(self.midi_learn)
+        ll.addLayout(midi_row)
+        left = QFrame()
+        left.setObjectName("card")
+        lcl = QVBoxLayout(left)
+        lcl.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setStyleSheet(
+            "QScrollArea { background: transparent; } QScrollArea > QWidget > QWidget { background: transparent; }"
+        )
+        scroll.setWidget(left_inner)
+        lcl.addWidget(scroll)
+        return left
+
+    def update_actions(self) -> None:
+        connected = self.client.connected
+        tip = "" if connected else friendly_error(NOT_CONNECTED)
+        for button in (self.generate_button, self.variations_button, self.continue_button):
+            button.setEnabled(connected)
+            button.setStatusTip(tip)
+        can_continue = bool(self.form.clip.path or self.results.view.selected_path())
+        self.continue_button.setEnabled(connected and can_continue)
+        self.cancel_button.setEnabled(bool(self.jobs.active_ids()))
+
+    def submit(self, kind: str = "generate", continue_from: str | None = None) -> str:
+        """Send a generate request from the form; returns its request id ('' if nothing was sent)."""
+        if not self.client.connected:
+            self.banner.show_message(friendly_error(NOT_CONNECTED))
+            return ""
+        v = self.form.values()
+        if kind == "continue" and not continue_from:
+            continue_from = v.clip_path or self.results.view.selected_path()
+            if not continue_from:
+                self.banner.show_message(
+                    "Continue needs a clip (drop one on the panel) or a selected result.", "info"
+                )
+                return ""
+        variations = v.variations if kind == "variations" else 1
+        seed = self.form.next_seed()
+        params = build_params(v, seed=seed, variations=variations, continue_from=continue_from)
+        try:
+            rid = self.client.generate(params)
+        except ProtocolError as e:
+            self.banner.show_message(friendly_error(e.code, str(e)))
+            return ""
+        self.banner.hide_message()
+        self.form.remember_prompt(v.prompt)
+        self.jobs.add(rid, kind, params)
+        self.update_actions()
+        self.sent.emit(rid)
+        return rid
+
+    # ------------------------------------------------------------------ the clip zone
+
+    def _on_thumbnail(self, path: str, thumb: Thumbnail) -> None:
+        if path == self.form.clip.path:
+            self.form.clip.set_thumbnail(thumb)
+            self.form.set_clip_duration(thumb.duration)
+
+    def _on_thumbnail_failed(self, path: str, reason: str) -> None:
+        if path == self.form.clip.path:
+            self.form.clip.set_unreadable(path, reason)
+
+    def _on_clip_changed(self, path: str) -> None:
+        if path:
+            self.results.loader.request(path)
+        self.update_actions()

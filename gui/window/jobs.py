@@ -1,0 +1,243 @@
+"""The jobs this panel sent, and every reply routed to them by request id.
+
+    submit -> add(rid) -> ack (queued) -> progress / chunk -> done (results) | error (banner, row)
+
+Status and history requests are the panel's own too: a status answer goes to the job it asked about
+(or, for the daemon's own status, out as `daemon_status`), a history answer to the results. Queued jobs'
+positions are polled; after a reconnect every active job is asked about again (`resync`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+from PyQt6.QtWidgets import QWidget
+
+from bridge.names import DISPLAY_BPM_DECIMALS, format_bpm
+from bridge.protocol import FINAL_STATES
+from gui.jobs_view import JobsView
+from gui.messages import friendly_error
+from gui.osc_client import HistoryEntry, OscClient
+from gui.results import ResultEntry, entries_from_history
+from gui.window.banner import Banner
+from gui.window.results import ResultsController
+
+HISTORY_LIMIT = 50  # results fetched from the daemon's history on (re)connect
+POLL_MS = 1000  # queued jobs' positions are refreshed this often
+
+
+@dataclass
+class PanelJob:
+    rid: str
+    kind: str
+    params: dict[str, Any]
+    job_id: str = ""
+    chunks: int = 0
+    state: str = "sending"
+
+
+def job_detail(p: dict[str, Any]) -> str:
+    """The row's second line: "124 bpm · 8 bars · 4/4 · seed 7 · 2 takes"."""
+    bars = p["bars"]
+    tempo = format_bpm(p["bpm"], DISPLAY_BPM_DECIMALS)
+    parts = [f"{tempo} bpm", f"{bars} bar{'s' if bars != 1 else ''}", p["time_signature"]]
+    parts.append(f"seed {p['seed']}")
+    if p["variations"] > 1:
+        parts.append(f"{p['variations']} takes")
+    if p.get("melody"):
+        parts.append(f"melody of {os.path.basename(p['melody'])}")
+    if p.get("continue"):
+        parts.append(f"continues {os.path.basename(p['continue'])}")
+    return " · ".join(parts)
+
+
+class JobsController(QObject):
+    """Owns the JOBS list. `changed`: the set of active jobs changed; `failed(rid)`: one of ours failed or
+    was cancelled; `daemon_status(pairs)`: the daemon's own status answer."""
+
+    changed = pyqtSignal()
+    failed = pyqtSignal(str)
+    daemon_status = pyqtSignal(dict)
+
+    def __init__(self, window: QWidget, client: OscClient, banner: Banner, results: ResultsController):
+        super().__init__(window)
+        self.client, self.banner, self.results = client, banner, results
+        self.view = JobsView()
+        self.jobs: dict[str, PanelJob] = {}
+        self._status_for: dict[str, str] = {}  # status request id -> job request id ('' = daemon status)
+        self._history_rids: set[str] = set()
+        c = client
+        c.ack.connect(self._on_ack)
+        c.progress.connect(self._on_progress)
+        c.chunk.connect(self._on_chunk)
+        c.done.connect(self._on_done)
+        c.error.connect(self._on_error)
+        c.ok.connect(self._on_ok)
+        c.status.connect(self._on_status)
+        c.history.connect(self._on_history)
+        self.view.cancel_requested.connect(lambda rid: self.client.cancel(rid))
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self._poll)
+
+    def start(self) -> None:
+        self._poll_timer.start()
+
+    # ------------------------------------------------------------------ requests
+
+    def add(self, rid: str, kind: str, params: dict[str, Any]) -> None:
+        self.jobs[rid] = PanelJob(rid, kind, params)
+        self.view.add(rid, params["prompt"] or "(no prompt)", job_detail(params))
+
+    def active_ids(self) -> list[str]:
+        return self.view.active_ids()
+
+    def prompt_of(self, rid: str) -> str | None:
+        """The prompt of one of this panel's jobs; None for any other request id."""
+        job = self.jobs.get(rid)
+        return job.params.get("prompt", "") if job is not None else None
+
+    def cancel_all(self) -> bool:
+        """Cancel all of this panel's jobs; False if none was active."""
+        if not self.view.active_ids():
+            return False
+        self.client.cancel()
+        for rid in self.view.active_ids():
+            row = self.view.row(rid)
+            if row is not None:
+                row.status.setText("Cancelling…")
+        return True
+
+    def resync(self) -> None:
+        """Connected (again): ask for the daemon's status, its history and every active job's state."""
+        self._status_for[self.client.request_status()] = ""
+        self._history_rids.add(self.client.request_history(HISTORY_LIMIT))
+        for rid in self.view.active_ids():
+            self._status_for[self.client.request_status(rid)] = rid
+
+    def wait_for_daemon(self) -> None:
+        for rid in self.view.active_ids():
+            row = self.view.row(rid)
+            if row is not None:
+                row.status.setText("Waiting for the daemon…")
+
+    def _poll(self) -> None:
+        if not self.client.connected:
+            return
+        for rid in self.view.active_ids():
+            row = self.view.row(rid)
+            if row is not None and row.state == "queued":
+                self._status_for[self.client.request_status(rid)] = rid
+
+    # ------------------------------------------------------------------ replies
+
+    def _on_ack(self, rid: str, position: int, job_id: str) -> None:
+        job = self.jobs.get(rid)
+        row = self.view.row(rid)
+        if job is None or row is None:
+            return
+        job.job_id, job.state = job_id, "queued"
+        if row.state in ("sending", "queued"):
+            row.set_queued(position)
+        self.changed.emit()
+
+    def _on_progress(self, rid: str, fraction: float) -> None:
+        job, row = self.jobs.get(rid), self.view.row(rid)
+        if job is not None and row is not None and row.active:
+            job.state = "running"
+            row.set_progress(fraction, job.chunks)
+
+    def _on_chunk(self, rid: str, index: int, path: str, start: float) -> None:
+        job = self.jobs.get(rid)
+        if job is None:
+            return
+        job.chunks += 1
+        row = self.view.row(rid)
+        if row is not None and row.active:
+            row.set_progress(row.bar.value() / 1000.0, job.chunks)
+
+    def _on_done(self, rid: str, paths: list) -> None:
+        job = self.jobs.get(rid)
+        created = datetime.datetime.now().isoformat(timespec="seconds")
+        if job is None:  # another client's job (a MIDI pad, the Max device): list its loops too
+            self.results.add_newest([ResultEntry.from_path(path, created=created) for path in paths])
+            return
+        job.state = "done"
+        row = self.view.row(rid)
+        if row is not None:
+            row.set_done(len(paths))
+            self.view.remove_later(rid)
+        entries = []
+        for path in paths:
+            entry = ResultEntry.from_path(
+                path, prompt=job.params.get("prompt", ""), created=created, job=job.job_id
+            )
+            entry.time_signature = job.params.get("time_signature", "")
+            entries.append(entry)
+        self.results.add_newest(entries, select=True)
+        self.changed.emit()
+
+    def _on_error(self, rid: str, code: str, message: str) -> None:
+        job = self.jobs.get(rid)
+        if rid in self._status_for:
+            target = self._status_for.pop(rid)
+            if target and code == "not_found":
+                self._job_failed(target, "interrupted", "the daemon no longer knows this job")
+            return
+        if rid in self._history_rids:
+            self._history_rids.discard(rid)
+            return
+        if job is None:
+            if code not in ("not_found",):
+                self.banner.show_message(friendly_error(code, message))
+            return
+        self._job_failed(rid, code, message)
+
+    def _job_failed(self, rid: str, code: str, message: str) -> None:
+        job, row = self.jobs.get(rid), self.view.row(rid)
+        if job is not None:
+            job.state = "cancelled" if code == "cancelled" else "failed"
+        text = friendly_error(code, message)
+        self.failed.emit(rid)
+        if row is not None:
+            row.set_failed(text, cancelled=code == "cancelled")
+            if code == "cancelled":
+                self.view.remove_later(rid)
+        if code != "cancelled":
+            prompt = job.params.get("prompt", "") if job is not None else ""
+            self.banner.show_message(f"“{prompt}” failed: {text}" if prompt else text)
+        self.changed.emit()
+
+    def _on_ok(self, rid: str, verb: str, count: int) -> None:
+        if verb == "cancel" and count == 0 and not self.view.active_ids():
+            self.banner.show_message("Nothing to cancel.", "info")
+
+    def _on_status(self, rid: str, pairs: dict) -> None:
+        target = self._status_for.pop(rid, None)
+        if target is None:
+            return
+        if target == "":  # the daemon's own status
+            self.daemon_status.emit(pairs)
+            return
+        row = self.view.row(target)
+        if row is None or not row.active:
+            return
+        state = str(pairs.get("state", ""))
+        if state == "queued":
+            if row.state in ("sending", "queued"):  # a late answer must not undo progress already shown
+                row.set_queued(int(pairs.get("position", 0)))
+        elif state == "done":
+            self._history_rids.add(self.client.request_history(HISTORY_LIMIT))
+            row.set_done(int(pairs.get("paths", 0) or 0))
+            self.view.remove_later(target)
+        elif state in FINAL_STATES:
+            self._job_failed(target, str(pairs.get("error_code") or state), str(pairs.get("error", "")))
+
+    def _on_history(self, rid: str, entries: list[HistoryEntry]) -> None:
+        self._history_rids.discard(rid)
+        for entry in entries_from_history(entries):
+            self.results.add(entry, top=False)
