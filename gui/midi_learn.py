@@ -1,14 +1,14 @@
 """The "MIDI learn" hook: bind a controller pad or knob to Generate from the panel.
 
-The MIDI side is `bridge.midi` (the daemon's MIDI service). Its learn API is used as it is:
+The MIDI side is `bridge.midi.learn` (MODULE). Its learn API is used as it is:
 
-    inputs, _outputs = bridge.midi.list_ports()
-    session = bridge.midi.LearnSession("generate")          # writes the user's mapping file
+    inputs, _outputs = learn.list_ports()
+    session = learn.LearnSession("generate")                 # writes the user's mapping file
     mapping = session.listen(port, timeout)                  # None on timeout / session.cancel()
-    bridge.midi.control_of(session.message).describe()       # "note 36 on channel 10"
+    learn.control_of(session.message).describe()             # "note 36 on channel 10"
 
 `listen` blocks, so it runs on a worker thread; clicking the button again cancels. The daemon reloads the
-mapping file within a second. The button is disabled, with a tooltip saying why, when bridge.midi.service or a
+mapping file within a second. The button is disabled, with a tooltip saying why, when bridge.midi.learn or a
 MIDI backend (mido / python-rtmidi) is not installed.
 """
 
@@ -22,7 +22,7 @@ from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 from PyQt6.QtWidgets import QPushButton, QWidget
 
 LEARN_TIMEOUT_S = 15.0
-MODULE = "bridge.midi.service"
+MODULE = "bridge.midi.learn"
 BACKENDS = ("rtmidi", "mido")
 
 
@@ -34,9 +34,9 @@ def _found(name: str) -> bool:
 
 
 def midi_learn_available() -> tuple[bool, str]:
-    """(True, '') when bridge.midi.service and a MIDI backend can be found; else (False, why). Imports nothing."""
+    """(True, '') when MODULE and a MIDI backend can be found; else (False, why). Imports nothing."""
     if not _found(MODULE):
-        return False, "MIDI support (bridge.midi.service) is not installed"
+        return False, f"MIDI support ({MODULE}) is not installed"
     if not any(_found(b) for b in BACKENDS):
         return False, "no MIDI backend: pip install -e .[midi] (mido, python-rtmidi)"
     return True, ""

@@ -1,26 +1,24 @@
 """The MIDI mapping: a TOML file of bindings (note or CC -> action) and prompt presets, as frozen data.
 
-    file ─> tomllib ─> parse_mapping (validated once; every error names the file and line) ─> Mapping
-    mido.Message ─> Mapper.handle ─> Action | None          (thresholds, channel filters, CC edges)
-    learn_binding(path, action, msg) ─> the file, edited in place (comments kept), written atomically
+    text ─> tomllib ─> parse_mapping (validated once; every error names the file and line) ─> Mapping
 
-The format is documented at the top of `midi_default.toml` (shipped in the package). No mido import is
-needed to parse a file; `Mapper` only reads message attributes, so anything shaped like a mido message
-works. Channels are 1-16 in the file and 0-15 here (mido's numbering).
+Where the file lives and how it is read: `bridge.midi.mapfile`; messages -> actions:
+`bridge.midi.mapper`; MIDI learn's edits of the file: `bridge.midi.learn`. The format is documented at
+the top of `midi_default.toml` (shipped in the package). No mido import is needed to parse a file.
+Channels are 1-16 in the file and 0-15 here (mido's numbering).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from bridge.audio.tempo import LoopError, TimeSignature
+from bridge.midi.toml_lines import LineIndex
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,9 +32,6 @@ MIDI_MAX = 127  # notes, CC numbers, velocities and values are 0..127
 CHANNELS = 16
 PRESET_SLOTS = 8
 MIN_BARS, MAX_BARS = 1, 64  # bar counts a controller can step through
-DEFAULT_FILE = "midi_default.toml"  # package data, the format's documentation
-USER_FILE = "midi.toml"  # the user's own copy, written by MIDI learn
-APP_DIR = "musicgen-bridge"
 
 
 class MidiMapError(ValueError):
@@ -160,61 +155,6 @@ class Action:
     channel: int | None = field(default=None, compare=False)  # the message's channel, 0-15
 
 
-# ------------------------------------------------------------------------------------------ lines
-
-
-_ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.-]+)\s*\]\]")
-_TABLE_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]")
-_KEY = re.compile(r"""^\s*([A-Za-z0-9_-]+|"[^"]*"|'[^']*')\s*(?:\.[^=]*)?=""")
-
-
-class LineIndex:
-    """Where each table and key is in the source text (a light scan, enough for this schema):
-    ("binding", 2) is the third [[binding]]; ("settings", 0) the [settings] table; ("", 0) the root."""
-
-    def __init__(self, text: str):
-        self.tables: dict[tuple[str, int], int] = {}
-        self.keys: dict[tuple[str, int, str], int] = {}
-        self.ends: dict[tuple[str, int], int] = {}  # last line of a table's own content
-        counts: dict[str, int] = {}
-        current: tuple[str, int] = ("", 0)
-        in_string: str | None = None
-        for number, line in enumerate(text.splitlines(), start=1):
-            if in_string is not None:  # inside a multi-line string
-                if line.count(in_string) % 2 == 1:
-                    in_string = None
-                continue
-            m = _ARRAY_HEADER.match(line)
-            if m:
-                name = m.group(1)
-                current = (name, counts.get(name, 0))
-                counts[name] = current[1] + 1
-                self.tables[current] = self.ends[current] = number
-                continue
-            m = _TABLE_HEADER.match(line)
-            if m:
-                current = (m.group(1), 0)
-                self.tables.setdefault(current, number)
-                self.ends[current] = number
-                continue
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#"):
-                self.ends[current] = number
-            m = _KEY.match(line)
-            if m:
-                self.keys.setdefault((*current, m.group(1).strip("\"'")), number)
-            for quote in ('"""', "'''"):
-                if line.count(quote) % 2 == 1:
-                    in_string = quote
-                    break
-
-    def table(self, name: str, index: int = 0) -> int | None:
-        return self.tables.get((name, index))
-
-    def key(self, name: str, index: int, key: str) -> int | None:
-        return self.keys.get((name, index, key)) or self.tables.get((name, index))
-
-
 # ------------------------------------------------------------------------------------------ parsing
 
 
@@ -303,8 +243,6 @@ def _time_signature(table: _Table, key: str, default: Any) -> Any:
     value = table.text(key, default)
     if value is None:
         return None
-    from bridge.audio.tempo import LoopError, TimeSignature
-
     try:
         TimeSignature.parse(value)
     except LoopError as e:
@@ -456,208 +394,3 @@ def _syntax_error(e: Exception, text: str, source: str) -> MidiMapError:
         )
     line = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
     return MidiMapError(source, line, f"TOML syntax: {re.sub(r' ?[(]at end of document[)]', '', message)}")
-
-
-# ------------------------------------------------------------------------------------------ files
-
-
-def default_mapping_text() -> str:
-    """The packaged default mapping (its comments document the format)."""
-    from importlib import resources
-
-    return resources.files("bridge.midi").joinpath(DEFAULT_FILE).read_text(encoding="utf-8")
-
-
-def user_mapping_path() -> Path:
-    """Where MIDI learn keeps the user's mapping: the platform's per-user config folder."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / APP_DIR / USER_FILE
-
-
-def resolve_mapping_path(explicit: Path | None = None) -> Path | None:
-    """The file in use: `explicit` if given, else the user's file if it exists, else None (the default)."""
-    if explicit is not None:
-        return Path(explicit).expanduser()
-    user = user_mapping_path()
-    return user if user.is_file() else None
-
-
-def load_mapping(path: Path | None = None) -> Mapping:
-    """Read and validate a mapping file; None reads the packaged default."""
-    if path is None:
-        return parse_mapping(default_mapping_text(), DEFAULT_FILE)
-    path = Path(path).expanduser()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MidiMapError(str(path), None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise MidiMapError(str(path), None, f"cannot read it: {e}") from None
-    return parse_mapping(text, str(path))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write beside the target, fsync, then rename over it: readers see the old or the new file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-# ------------------------------------------------------------------------------------------ mapper
-
-
-class Mapper:
-    """Messages -> actions. Note-on at or above the velocity threshold (velocity 0 is a note-off and is
-    ignored); CC when its value rises to or past the threshold (once per crossing). Anything else —
-    note-offs, clock, sysex, meta messages from a MIDI file — gives None."""
-
-    def __init__(self, mapping: Mapping):
-        self.mapping = mapping
-        self._by_control: dict[tuple[str, int], list[Binding]] = {}
-        for b in mapping.bindings:
-            self._by_control.setdefault((b.control.kind, b.control.number), []).append(b)
-        self._above: set[tuple[int, int]] = set()  # (channel, cc) currently at/over its threshold
-
-    def reset(self) -> None:
-        """Forget CC positions (the port was reopened)."""
-        self._above.clear()
-
-    def handle(self, msg: Any) -> Action | None:
-        kind = getattr(msg, "type", None)
-        if kind == "note_on":
-            key, value = ("note", msg.note), msg.velocity
-            if value == 0:
-                return None
-        elif kind == "control_change":
-            key, value = ("cc", msg.control), msg.value
-        else:
-            return None
-        channel = msg.channel
-        binding = next((b for b in self._by_control.get(key, ()) if b.control.listens_to(channel)), None)
-        if binding is None:
-            return None
-        if kind == "control_change":
-            edge = (channel, msg.control)
-            if value < binding.threshold:
-                self._above.discard(edge)
-                return None
-            if edge in self._above:
-                return None
-            self._above.add(edge)
-        elif value < binding.threshold:
-            return None
-        return Action(binding.action, binding.slot, binding.generate, binding.control, channel)
-
-
-# ------------------------------------------------------------------------------------------ learn
-
-
-def control_of(msg: Any) -> Control | None:
-    """The control a message comes from, if it can be learned: a note-on (velocity > 0) or a CC."""
-    kind = getattr(msg, "type", None)
-    if kind == "note_on" and msg.velocity > 0:
-        return Control("note", msg.note, msg.channel)
-    if kind == "control_change":
-        return Control("cc", msg.control, msg.channel)
-    return None
-
-
-def format_binding(binding: Binding, settings: Settings) -> str:
-    """A [[binding]] table as TOML text (only what differs from the settings' defaults)."""
-    c = binding.control
-    lines = ["[[binding]]", f"action = {_toml_str(binding.action)}"]
-    if binding.slot is not None:
-        lines.append(f"slot = {binding.slot}")
-    lines.append(f"{c.kind} = {c.number}")
-    lines.append(f"channel = {_toml_str('any') if c.channel is None else c.channel + 1}")
-    default = settings.velocity if c.kind == "note" else settings.cc_threshold
-    if binding.threshold != default:
-        lines.append(f"threshold = {binding.threshold}")
-    if binding.generate:
-        lines.append("generate = true")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_str(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def learn_binding(
-    path: Path, action: str, msg: Any, slot: int | None = None, *, replace_existing: bool = True
-) -> Mapping:
-    """Bind the control `msg` came from to `action` (preset: `slot`) in the mapping file at `path`, and
-    return the new mapping. The file is edited in place — presets, settings and comments are kept —
-    validated, and written atomically; a missing file starts as a copy of the default. The control
-    leaves any binding it had; with `replace_existing` the action's (slot's) old bindings go too.
-    MidiMapError if the message is not a note-on/CC, the action or slot is unknown, or the file is
-    invalid (then nothing is written)."""
-    path = Path(path).expanduser()
-    source = str(path)
-    control = control_of(msg)
-    if control is None:
-        kind = getattr(msg, "type", msg)
-        raise MidiMapError(
-            source, None, f"cannot learn from {kind!r}: press a pad or move a knob (note-on or CC)"
-        )
-    if action not in ACTIONS:
-        raise MidiMapError(source, None, f"unknown action {action!r} (one of: {', '.join(ACTIONS)})")
-    if (slot is None) != (action != "preset"):
-        raise MidiMapError(source, None, "a preset binding needs a slot (1-8); other actions take none")
-    text = path.read_text(encoding="utf-8") if path.exists() else default_mapping_text()
-    mapping = parse_mapping(text, source)
-    if slot is not None and mapping.preset(slot) is None:
-        raise MidiMapError(source, None, f"there is no [[preset]] with slot = {slot}")
-
-    lines = LineIndex(text)
-    mine = [i for i, b in enumerate(mapping.bindings) if b.action == action and b.slot == slot]
-    taken = [i for i, b in enumerate(mapping.bindings) if b.control.overlaps(control)]
-    old = mapping.bindings[mine[0]] if mine else None
-    keep_generate = old is not None and old.generate
-    threshold = (
-        old.threshold
-        if old is not None and old.control.kind == control.kind
-        else (mapping.settings.velocity if control.kind == "note" else mapping.settings.cc_threshold)
-    )
-    new = Binding(action, control, threshold, slot, keep_generate)
-    block = format_binding(new, mapping.settings)
-
-    text_lines = text.splitlines(keepends=True)
-    remove = set(taken) | (set(mine) if replace_existing else set())
-    in_place = mine[0] if mine and replace_existing else None
-    for i in sorted(remove | ({in_place} if in_place is not None else set()), reverse=True):
-        start = lines.table("binding", i)
-        if start is None:  # e.g. binding = [{...}, ...] written inline
-            raise MidiMapError(source, None, "MIDI learn edits [[binding]] tables; this file has none")
-        end = lines.ends[("binding", i)]
-        text_lines[start - 1 : end] = [block] if i == in_place else []
-        gap = i != in_place and 2 <= start <= len(text_lines)
-        if gap and not text_lines[start - 2].strip() and not text_lines[start - 1].strip():
-            del text_lines[start - 1]  # no double blank line where the block was
-    new_text = "".join(text_lines)
-    if in_place is None:
-        new_text = new_text.rstrip("\n") + "\n\n" + block
-    result = parse_mapping(new_text, source)
-    write_text_atomic(path, new_text)
-    return result

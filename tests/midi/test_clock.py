@@ -10,6 +10,7 @@ reachable up to ~120 bpm; faster tempos need a few more beats, and the tests say
 from __future__ import annotations
 
 import math
+import time
 
 import mido
 import numpy as np
@@ -204,8 +205,6 @@ def test_mido_messages_and_reset():
 
 
 def test_cost_per_pulse_is_small():
-    import time
-
     times = synthetic_clock([(200, 24)], 0.001, 0)
     t0 = time.perf_counter()
     follow(times)
@@ -220,8 +219,6 @@ def teardown_module(module):
 
 
 def test_last_bpm_survives_a_drop_out_and_a_new_segment():
-    from bridge.midi.clock import ClockFollower
-
     t = [0.0]
     clock = ClockFollower(now=lambda: t[0])
     period = 60 / (24 * 128)

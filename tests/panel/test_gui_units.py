@@ -331,8 +331,8 @@ def test_midi_learn_is_a_disabled_hook_until_bridge_midi_exists(qtbot, monkeypat
     monkeypatch.setattr(midi_learn, "_found", lambda name: False)
     button = midi_learn.MidiLearnButton()
     qtbot.addWidget(button)
-    assert not button.isEnabled() and "bridge.midi.service" in button.toolTip()
-    monkeypatch.setattr(midi_learn, "_found", lambda name: name == "bridge.midi.service")
+    assert not button.isEnabled() and midi_learn.MODULE in button.toolTip()
+    monkeypatch.setattr(midi_learn, "_found", lambda name: name == midi_learn.MODULE)
     ok, reason = midi_learn.midi_learn_available()
     assert not ok and "mido" in reason
 
@@ -350,7 +350,7 @@ class FakeSession:
 
 
 def fake_midi(inputs, taken=True):
-    module = types.ModuleType("bridge.midi.service")
+    module = types.ModuleType(midi_learn.MODULE)
     module.sessions = []
 
     def session(action):
@@ -367,7 +367,7 @@ def fake_midi(inputs, taken=True):
 
 def test_midi_learn_binds_the_next_pad_off_the_gui_thread(qtbot, monkeypatch):
     module = fake_midi(["Pads MIDI 1", "Keys"])
-    monkeypatch.setitem(sys.modules, "bridge.midi.service", module)
+    monkeypatch.setitem(sys.modules, midi_learn.MODULE, module)
     monkeypatch.setattr(midi_learn, "midi_learn_available", lambda: (True, ""))
     button = midi_learn.MidiLearnButton("generate")
     qtbot.addWidget(button)
@@ -377,7 +377,7 @@ def test_midi_learn_binds_the_next_pad_off_the_gui_thread(qtbot, monkeypatch):
     assert blocker.args == ["note 36 on channel 10 on Pads MIDI 1"]
     assert [s.action for s in module.sessions] == ["generate"] and not button.learning
     for inputs, taken, words in (([], True, "no MIDI input"), (["Pads"], False, "nothing was pressed")):
-        monkeypatch.setitem(sys.modules, "bridge.midi.service", fake_midi(inputs, taken))
+        monkeypatch.setitem(sys.modules, midi_learn.MODULE, fake_midi(inputs, taken))
         with qtbot.waitSignal(button.failed, timeout=5000) as blocker:
             button.click()
         assert words in blocker.args[0]
