@@ -18,6 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.audio.tempo import LoopError, TimeSignature
+from bridge.limits import (
+    CFG_RANGE,
+    MAX_BPM,
+    MAX_PROMPT_CHARS,
+    MAX_VARIATIONS,
+    MIN_BPM,
+    TEMPERATURE_RANGE,
+    TOP_K_RANGE,
+)
 from bridge.midi.toml_lines import LineIndex
 
 if sys.version_info >= (3, 11):
@@ -263,7 +272,7 @@ def _parse_settings(t: _Table) -> Settings:
         channel=t.channel("channel", d.channel),
         velocity=t.int("velocity", 1, MIDI_MAX, d.velocity),
         cc_threshold=t.int("cc_threshold", 1, MIDI_MAX, d.cc_threshold),
-        bpm=t.number("bpm", 20.0, 400.0, d.bpm),
+        bpm=t.number("bpm", MIN_BPM, MAX_BPM, d.bpm),
         tempo_snap=t.number("tempo_snap", 0.0, 0.5, d.tempo_snap),
         bars=t.int("bars", MIN_BARS, MAX_BARS, d.bars),
         bars_step=None if step == "double" else step,
@@ -317,7 +326,7 @@ def _parse_preset(t: _Table, settings: Settings) -> Preset:
     t.check_keys(
         ("slot", "prompt", "name", "bars", "time_signature", "temperature", "top_k", "cfg", "variations")
     )
-    prompt = t.text("prompt", required=True)
+    prompt = t.text("prompt", required=True, max_chars=MAX_PROMPT_CHARS)
     if not prompt.strip():
         raise t.error("prompt", "`prompt` is empty")
     return Preset(
@@ -326,10 +335,10 @@ def _parse_preset(t: _Table, settings: Settings) -> Preset:
         name=t.text("name", "", max_chars=40),
         bars=t.int("bars", MIN_BARS, MAX_BARS),
         time_signature=_time_signature(t, "time_signature", None),
-        temperature=t.number("temperature", 0.0, 5.0),
-        top_k=t.int("top_k", 0, 2048),
-        cfg=t.number("cfg", 0.0, 20.0),
-        variations=t.int("variations", 1, 8),
+        temperature=t.number("temperature", *TEMPERATURE_RANGE),
+        top_k=t.int("top_k", *TOP_K_RANGE),
+        cfg=t.number("cfg", *CFG_RANGE),
+        variations=t.int("variations", 1, MAX_VARIATIONS),
         line=t.line or 0,
     )
 
