@@ -19,6 +19,9 @@
  *
  * The OSC addresses are not typed here: they come from the daemon's protocol export, pasted below by
  * `musicgen-bridge m4l build` at the end of this file (tests check it equals `musicgen-bridge protocol --json`).
+ * Reply arguments are read by name from the export's reply table (decodeReply), never by position. The
+ * export stays in this file, not a second one loaded with include()/require(), because Freeze and
+ * Collect All would not carry a file the patch does not name (max_for_live/README.md, Development).
  */
 
 autowatch = 0;
@@ -113,6 +116,53 @@ function replyVerb(address) {
         }
     }
     return null;
+}
+
+function replySpec(verb) {
+    var list = PROTOCOL.replies || [];
+    for (var i = 0; i < list.length; i++) {
+        if (list[i].verb === verb) {
+            return list[i];
+        }
+    }
+    throw new Error("the protocol export has no reply '" + verb + "' (rebuild the device)");
+}
+
+var PAIR_ARG = "key"; // a repeating reply argument of this name is followed by its value: key value ...
+
+function typedArg(type, value) {
+    return type === "s" ? String(value) : Number(value);
+}
+
+/* A reply's arguments by name and typed as the export's reply table says, never by position:
+ * decodeReply("ack", ["r1", 2, "j-1"]) => {id: "r1", queue_position: 2, job: "j-1"}. A variadic reply's
+ * last argument repeats: its values are a list under its name (done's "path"), or, when it is "key",
+ * the key value pairs as an object under "pairs" (status). Arguments a reply leaves off are absent. */
+function decodeReply(verb, args) {
+    var spec = replySpec(verb);
+    var names = spec.args || [];
+    var fixed = spec.variadic ? names.length - 1 : names.length;
+    var reply = {};
+    for (var i = 0; i < fixed && i < args.length; i++) {
+        reply[names[i].name] = typedArg(names[i].type, args[i]);
+    }
+    if (!spec.variadic) {
+        return reply;
+    }
+    var last = names[names.length - 1];
+    var rest = args.slice(fixed);
+    if (last.name === PAIR_ARG) {
+        reply.pairs = {};
+        for (var j = 0; j + 1 < rest.length; j += 2) {
+            reply.pairs[String(rest[j])] = rest[j + 1];
+        }
+    } else {
+        reply[last.name] = [];
+        for (var k = 0; k < rest.length; k++) {
+            reply[last.name].push(typedArg(last.type, rest[k]));
+        }
+    }
+    return reply;
 }
 
 function inRange(verb, key, value) {
@@ -741,7 +791,8 @@ function cancel() {
 
 // ------------------------------------------------------------------------------ replies (OSC in)
 
-/* [udpreceive] output: the OSC address is the message name, e.g. "/musicgen/done <id> <path>...". */
+/* [udpreceive] output: the OSC address is the message name, e.g. "/musicgen/done <id> <path>...". The
+ * handlers read the arguments by name (decodeReply), so they follow the export's reply table. */
 function anything() {
     var args = Array.prototype.slice.call(arguments);
     var verb = replyVerb(messagename);
@@ -750,19 +801,19 @@ function anything() {
         return;
     }
     try {
-        REPLY_HANDLERS[verb](args);
+        REPLY_HANDLERS[verb](decodeReply(verb, args));
     } catch (e) {
         report(e);
     }
 }
 
 var REPLY_HANDLERS = {
-    welcome: function (args) {
+    welcome: function (reply) {
         state.connected = true;
-        state.welcome = { version: String(args[2]), model: String(args[3]) };
-        var text = "Connected: daemon " + args[2] + ", model " + args[3];
-        if (Number(args[1]) !== PROTOCOL.protocol) {
-            text += ". Protocol " + args[1] + " differs from the device's " + PROTOCOL.protocol + ": update the device";
+        state.welcome = { version: reply.version, model: reply.model };
+        var text = "Connected: daemon " + reply.version + ", model " + reply.model;
+        if (reply.protocol !== PROTOCOL.protocol) {
+            text += ". Protocol " + reply.protocol + " differs from the device's " + PROTOCOL.protocol + ": update the device";
         }
         say(text);
     },
@@ -770,37 +821,37 @@ var REPLY_HANDLERS = {
         state.connected = true;
         say("The daemon answers on port " + settings.daemonPort);
     },
-    ack: function (args) {
-        var job = state.jobs[String(args[0])];
+    ack: function (reply) {
+        var job = state.jobs[reply.id];
         if (!job) {
             return;
         }
         state.connected = true;
         job.acked = true;
-        var ahead = Number(args[1]);
+        var ahead = reply.queue_position;
         say(ahead > 0 ? "Queued: " + ahead + " job" + (ahead === 1 ? "" : "s") + " ahead" : "Generating...");
     },
-    progress: function (args) {
-        var id = String(args[0]);
+    progress: function (reply) {
+        var id = reply.id;
         var job = state.jobs[id];
         if (!job) {
             return;
         }
         job.acked = true;
         if (state.active === id) {
-            var f = Number(args[1]);
+            var f = reply.fraction;
             setProgress(f);
             say("Generating... " + Math.round(f * 100) + "%");
         }
     },
-    chunk: function (args) {
-        var job = state.jobs[String(args[0])];
-        if (job && state.active === job.id && Number(args[1]) === 0) {
-            post("MusicGen Bridge: preview " + args[2] + "\n");
+    chunk: function (reply) {
+        var job = state.jobs[reply.id];
+        if (job && state.active === job.id && reply.index === 0) {
+            post("MusicGen Bridge: preview " + reply.path + "\n");
         }
     },
-    done: function (args) {
-        var id = String(args[0]);
+    done: function (reply) {
+        var id = reply.id;
         var job = state.jobs[id];
         if (!job) {
             return;
@@ -809,16 +860,12 @@ var REPLY_HANDLERS = {
         if (state.active === id) {
             setProgress(1);
         }
-        var paths = [];
-        for (var i = 1; i < args.length; i++) {
-            paths.push(String(args[i]));
-        }
-        insertTakes(job, paths);
+        insertTakes(job, reply.path);
     },
-    error: function (args) {
-        var id = String(args[0]);
-        var code = String(args[1]);
-        var message = String(args[2]);
+    error: function (reply) {
+        var id = reply.id;
+        var code = reply.code;
+        var message = String(reply.message);
         var job = state.jobs[id];
         if (job) {
             delete state.jobs[id];
@@ -836,8 +883,8 @@ var REPLY_HANDLERS = {
             warn("Daemon error (" + code + "): " + message);
         }
     },
-    ok: function (args) {
-        if (String(args[1]) === "cancel" && Number(args[2]) === 0) {
+    ok: function (reply) {
+        if (reply.verb === "cancel" && reply.count === 0) {
             say("Nothing was running to cancel");
         }
     }
@@ -1121,7 +1168,8 @@ function insertTakes(job, paths) {
 // Helpers are not messages the patch may send (Max: function.local = 1).
 (function () {
     var helpers = [
-        UserError, fail, requestSpec, requestAddress, keySpec, replyVerb, inRange, composeRequest,
+        UserError, fail, requestSpec, requestAddress, keySpec, replyVerb, replySpec, typedArg, decodeReply,
+        inRange, composeRequest,
         newRequestId, send, say, warn, showPaths, clearPaths, setProgress, later, report, validId, liveApi, getRaw,
         isList, getNumber, getString, getIds, callLive, firstNumber, setLive, liveVersion, compareVersion,
         round, readSong, readWarpMarkers, interpolate, beatsToSeconds, secondsToBeats, readSelectedClip,

@@ -110,3 +110,12 @@ test("the patch's menus and tabs list what the script expects, and the [js] box 
     else assert.equal(typeof d.ctx[word], "function", `the patch sends '${word}'`);
   }
 });
+
+test("replies are read by name: every reply.<name> the script reads is an argument of the export", () => {
+  const names = new Set(exported.replies.flatMap((r) => r.args.map((a) => a.name)));
+  names.add("pairs"); // decodeReply's object for a repeating key value tail
+  const read = [...stripComments(handWritten).matchAll(/\breply\.(\w+)/g)].map((m) => m[1]);
+  assert.ok(read.length >= 10);
+  for (const name of read) assert.ok(names.has(name), `reply.${name} is not a reply argument`);
+  assert.doesNotMatch(stripComments(handWritten), /\bargs\[\d\]/, "a reply argument read by position");
+});
