@@ -351,12 +351,8 @@ def _signature(path: Path | None) -> object:
 
 
 def attach(server: Server, options: MidiOptions, *, backend: PortBackend | None = None) -> MidiService:
-    """Start MIDI for a running `bridge.daemon.server.Server`: jobs go to its queue; its status shows the MIDI
-    fields when the server offers `status_extras` (a list of callables returning dicts)."""
+    """Start MIDI for a running `bridge.daemon.server.Server`: jobs go to its queue, and its status
+    reply carries the MIDI fields (through `Server.status_extras`)."""
     service = MidiService(options, server.jobs, backend=backend)
-    extras = getattr(server, "status_extras", None)
-    if isinstance(extras, list):
-        extras.append(service.status)
-    else:
-        log.info("this daemon's status reply has no MIDI fields (Server.status_extras is missing)")
+    server.status_extras.append(service.status)
     return service.start()
