@@ -1,4 +1,4 @@
-"""Chroma conditioning for MusicGen-Melody (DESIGN.md §4, "Chroma").
+"""Chroma conditioning for MusicGen-Melody.
 
 Reproduces ``MusicgenMelodyFeatureExtractor._torch_extract_fbank_features`` (transformers 5.23) without
 torchaudio: torchaudio's ``Spectrogram(n_fft=16384, win_length=16384, hop_length=4096, power=2,
@@ -18,10 +18,12 @@ import soxr
 import torch
 from transformers.audio_utils import chroma_filter_bank
 
-CHROMA_SAMPLE_RATE = 32000  # Hz; MusicGen / EnCodec rate, chroma is computed at this rate
+from bridge.limits import MODEL_SAMPLE_RATE
+
+CHROMA_SAMPLE_RATE = MODEL_SAMPLE_RATE  # Hz; MusicGen / EnCodec rate, chroma is computed at this rate
 N_FFT = 16384  # samples; STFT size == window length (0.512 s at 32 kHz)
-HOP = 4096  # samples; STFT hop (0.128 s at 32 kHz)
-CHROMA_FRAME_RATE = CHROMA_SAMPLE_RATE / HOP  # frames/s = 7.8125
+CHROMA_HOP = 4096  # samples; STFT hop (0.128 s at 32 kHz), not the codec's 640-sample frame
+CHROMA_FRAME_RATE = CHROMA_SAMPLE_RATE / CHROMA_HOP  # frames/s = 7.8125
 NUM_CHROMA = 12  # pitch classes per octave
 CHROMA_LENGTH = 235  # frames the model sees (1 + 30 s * 32000 // 4096), ≈30 s
 NORM_EPS = 1e-6  # eps of the per-frame inf-norm (as in the extractor)
@@ -46,12 +48,12 @@ def pitch_class_name(bin_index: int) -> str:
 def chroma_frames(num_samples_32k: int) -> int:
     """Number of chroma frames for ``num_samples_32k`` samples at 32 kHz.
 
-    ``1 + floor(samples / HOP)``; inputs shorter than ``N_FFT`` are zero-padded to ``N_FFT`` first, so
-    they always give ``1 + N_FFT // HOP`` (= 5) frames. 30 s (960000 samples) ⇒ 235.
+    ``1 + floor(samples / CHROMA_HOP)``; inputs shorter than ``N_FFT`` are zero-padded to ``N_FFT`` first, so
+    they always give ``1 + N_FFT // CHROMA_HOP`` (= 5) frames. 30 s (960000 samples) ⇒ 235.
     """
     if num_samples_32k <= 0:
         raise ChromaError(f"need at least one sample, got {num_samples_32k}")
-    return 1 + max(num_samples_32k, N_FFT) // HOP
+    return 1 + max(num_samples_32k, N_FFT) // CHROMA_HOP
 
 
 @functools.lru_cache(maxsize=8)
@@ -110,7 +112,7 @@ def _normalized_chroma(wav_32k: torch.Tensor) -> torch.Tensor:
     spec = torch.stft(
         wav_32k,
         n_fft=N_FFT,
-        hop_length=HOP,
+        hop_length=CHROMA_HOP,
         win_length=N_FFT,
         window=window,
         center=True,
@@ -163,7 +165,7 @@ __all__ = [
     "CHROMA_FRAME_RATE",
     "CHROMA_LENGTH",
     "CHROMA_SAMPLE_RATE",
-    "HOP",
+    "CHROMA_HOP",
     "NULL_CHROMA_BIN",
     "NUM_CHROMA",
     "N_FFT",

@@ -1,4 +1,4 @@
-"""Tests for bridge.engine.chroma (DESIGN.md §4, "Chroma")."""
+"""Tests for bridge.engine.chroma."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from transformers.audio_utils import chroma_filter_bank
 
 from bridge.engine.chroma import (
     CHROMA_FRAME_RATE,
+    CHROMA_HOP,
     CHROMA_LENGTH,
     CHROMA_SAMPLE_RATE,
-    HOP,
     N_FFT,
     NULL_CHROMA_BIN,
     NUM_CHROMA,
@@ -58,9 +58,11 @@ def _reference_chroma(wav_32k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pad = N_FFT - x.size
         x = np.pad(x, (pad // 2, pad // 2 + pad % 2))
     x = np.pad(x, (N_FFT // 2, N_FFT // 2), mode="reflect")
-    n_frames = 1 + (x.size - N_FFT) // HOP
+    n_frames = 1 + (x.size - N_FFT) // CHROMA_HOP
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  # periodic Hann
-    frames = np.stack([x[i * HOP : i * HOP + N_FFT] for i in range(n_frames)])  # (frames, N_FFT)
+    frames = np.stack(
+        [x[i * CHROMA_HOP : i * CHROMA_HOP + N_FFT] for i in range(n_frames)]
+    )  # (frames, N_FFT)
     spec = np.fft.rfft(frames * window, axis=-1) / np.sqrt(np.sum(window**2))  # (frames, F)
     power = np.abs(spec) ** 2
     fb = chroma_filter_bank(sampling_rate=SR, num_frequency_bins=N_FFT, tuning=0, num_chroma=NUM_CHROMA)
@@ -125,7 +127,7 @@ def test_torch_tensor_input_matches_numpy() -> None:
 def test_frame_count_formula(n: int) -> None:
     x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
     c = chroma_onehot(x, SR)
-    assert c.shape == (1 + n // HOP, NUM_CHROMA) == (chroma_frames(n), NUM_CHROMA)
+    assert c.shape == (1 + n // CHROMA_HOP, NUM_CHROMA) == (chroma_frames(n), NUM_CHROMA)
     _assert_onehot(c)
 
 
@@ -141,7 +143,7 @@ def test_thirty_seconds_is_235_frames() -> None:
 def test_input_shorter_than_n_fft(n: int) -> None:
     x = _tone(440.0, 1.0, SR)[:n]
     c = chroma_onehot(x, SR)
-    assert c.shape == (chroma_frames(n), NUM_CHROMA) == (1 + N_FFT // HOP, NUM_CHROMA)
+    assert c.shape == (chroma_frames(n), NUM_CHROMA) == (1 + N_FFT // CHROMA_HOP, NUM_CHROMA)
     _assert_onehot(c)
     assert np.array_equal(c.argmax(1).numpy(), _reference_chroma(x)[1])
 
