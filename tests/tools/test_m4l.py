@@ -7,9 +7,12 @@ import json
 import re
 import shutil
 import struct
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from bridge import protocol
 from bridge.cli import main
@@ -271,11 +274,6 @@ def test_the_verbs_and_keys_the_js_uses_exist_in_the_protocol():
 def test_the_requests_the_device_composes_are_accepted_by_the_daemon(tmp_path):
     """The script (run in Node against a fake Live set) composes hello, generate in all three modes and
     cancel; the daemon's own parser accepts each one, and the generate requests become valid jobs."""
-    import subprocess
-
-    import numpy as np
-    import soundfile as sf
-
     clips = []
     for name in ("riff.wav", "take.wav"):
         path = tmp_path / name
