@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import soundfile as sf
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from bridge.daemon.jobs import JobError, Rendered, Renderer
+from bridge.audio.io import write_wav_unique
+from bridge.daemon.types import JobError, Rendered, Renderer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -227,6 +230,13 @@ class Daemon:
 # ----------------------------------------------------------------------------------------- fakes
 
 
+def write_tone(path: Path, seconds: float = 2.0, sr: int = 44100, freq: float = 330.0) -> Path:
+    """A sine clip to send as a melody or a continuation."""
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr)
+    return path
+
+
 @dataclass
 class FakeChunk:
     index: int
@@ -248,10 +258,6 @@ class FakeRenderer(Renderer):
         self.running = threading.Event()
 
     def render(self, request, out_dir, *, on_progress, on_chunk, cancel) -> Rendered:
-        import numpy as np
-
-        from bridge.audio.io import write_wav_unique
-
         self.running.set()
         try:
             for step in range(self.steps):

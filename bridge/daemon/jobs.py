@@ -5,25 +5,36 @@
                                    └─ cancel        └─ listener: accepted, started, progress, chunk, finished
 
 Nothing here knows OSC: the server is one `JobListener`, and MIDI triggers can `submit` directly. The
-renderer is a template (`Renderer.render`); `PipelineRenderer` wraps `bridge.pipeline.render`, and tests
-use an in-memory fake that sleeps per step and honours cancel. Every state change is written to the
-journal before it is announced. No torch import at module level.
+queue takes any `Renderer` (`bridge.daemon.types`); `bridge.daemon.renderer.PipelineRenderer` wraps
+`bridge.pipeline.render`, and tests use an in-memory fake that sleeps per step and honours cancel.
+Streamed chunks are written by `bridge.audio.chunks`. Every state change is written to the journal
+before it is announced. No torch, no pipeline: the model is only reached through the renderer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bridge.daemon.journal import FINAL_STATES, JobRecord, Journal, JournalError
+from bridge.audio.chunks import write_chunk
+from bridge.daemon.journal import JobRecord, Journal, JournalError
+from bridge.daemon.types import (
+    Job,
+    JobError,
+    JobListener,
+    Origin,
+    Renderer,
+    Submission,
+    first_line,
+    out_of_memory_error,
+)
+from bridge.protocol import FINAL_STATES
 
 log = logging.getLogger(__name__)
 
@@ -32,219 +43,6 @@ IDEMPOTENCY_SECONDS = 600.0  # a request id re-sent within this window is the sa
 PROGRESS_INTERVAL = 0.05  # seconds between progress messages of one job (<= 20/s)
 MAX_REMEMBERED_JOBS = 2000  # finished jobs kept in memory for status/retransmissions (the journal has all)
 JOBS_FOLDER = ".jobs"  # <out>/.jobs/<job_id>/chunk-0000.wav: streamed previews, one folder per job
-CHUNK_SAMPLE_RATE = 32000  # Hz: chunks are the model's native audio
-CHUNK_SUBTYPE = "PCM_16"
-
-
-class JobError(Exception):
-    """A job cannot be queued or did not finish; `code` is a protocol error code (bridge.protocol.ERRORS)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Who asked: `client` is a stable key (for OSC the reply address "ip:port"; "midi" for triggers);
-    `reply_to` is where the job's news goes (None: broadcast to every registered client)."""
-
-    client: str
-    reply_to: tuple[str, int] | None = None
-    name: str = ""
-
-
-@dataclass(eq=False)
-class Job:
-    """One job; its mutable fields change only under the queue's lock."""
-
-    job_id: str
-    request_id: str
-    origin: Origin
-    request: Any  # bridge.config.GenerationRequest (a plain dict for jobs known only from the journal)
-    fingerprint: str = ""
-    state: str = "queued"
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-    progress: float = 0.0
-    paths: tuple[str, ...] = ()
-    error_code: str = ""
-    error: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
-    cancel_reason: str = ""
-
-    @property
-    def active(self) -> bool:
-        return self.state in ("queued", "running")
-
-    @property
-    def prompt(self) -> str:
-        r = self.request
-        return str(r.get("prompt", "") if isinstance(r, Mapping) else getattr(r, "prompt", ""))
-
-    @classmethod
-    def from_record(cls, rec: JobRecord) -> Job:
-        return cls(
-            job_id=rec.job_id,
-            request_id=rec.request_id,
-            origin=Origin(rec.client),
-            request=dict(rec.request),
-            fingerprint=rec.fingerprint,
-            state=rec.state,
-            created=rec.created,
-            started=rec.started,
-            finished=rec.finished,
-            progress=1.0 if rec.state == "done" else 0.0,
-            paths=tuple(rec.paths),
-            error_code=rec.error_code,
-            error=rec.error,
-            timings=dict(rec.timings),
-        )
-
-
-@dataclass(frozen=True)
-class Submission:
-    job: Job
-    position: int  # jobs ahead of it (0: running or next)
-    duplicate: bool = False  # a retransmission of a known request: nothing new was queued
-
-
-@dataclass(frozen=True)
-class Rendered:
-    paths: tuple[Path, ...]
-    timings: Mapping[str, float] = field(default_factory=dict)
-
-
-ProgressFn = Callable[[float], None]
-ChunkFn = Callable[[Any], None]  # bridge.streaming.Chunk: index, start_sample (32 kHz), audio (takes, n)
-
-
-# ----------------------------------------------------------------------------------------- renderers
-
-
-class Renderer:
-    """Template: turn one request into files in `out_dir`. Raise JobError('cancelled') when `cancel` is
-    set, JobError(code) for known failures; anything else is reported as `internal`."""
-
-    name = "renderer"
-
-    def render(
-        self,
-        request: Any,
-        out_dir: Path,
-        *,
-        on_progress: ProgressFn,
-        on_chunk: ChunkFn,
-        cancel: threading.Event,
-    ) -> Rendered:
-        raise NotImplementedError
-
-
-class PipelineRenderer(Renderer):
-    """The real thing: `bridge.pipeline.render` on a loaded engine, errors mapped to protocol codes."""
-
-    def __init__(self, engine: Any, backend: str = "ours"):
-        from bridge import pipeline
-
-        self.engine = engine
-        self.backend = backend
-        self.name = getattr(engine, "name", "model")
-        self._render = pipeline.render
-
-    def render(self, request, out_dir, *, on_progress, on_chunk, cancel) -> Rendered:
-        from bridge.audio.io import AudioError
-        from bridge.audio.tempo import LoopError
-        from bridge.engine.chroma import ChromaError
-        from bridge.engine.engine import Cancelled, ModelError
-
-        try:
-            result = self._render(
-                self.engine,
-                request,
-                out_dir,
-                backend=self.backend,
-                on_progress=on_progress,
-                on_chunk=on_chunk,
-                cancel=cancel,
-            )
-        except Cancelled:
-            raise JobError("cancelled", "cancelled") from None
-        except ModelError as e:
-            raise JobError("model_error", str(e)) from e
-        except (ChromaError, LoopError) as e:
-            raise JobError("bad_argument", str(e)) from e
-        except (AudioError, OSError) as e:
-            raise JobError("io_error", str(e)) from e
-        except Exception as e:
-            if is_out_of_memory(e):
-                free_accelerator_memory()
-                raise JobError("out_of_memory", f"out of memory: {_first_line(e)}") from e
-            raise
-        return Rendered(tuple(result.paths), dict(result.timings))
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError):
-        return True
-    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
-
-
-def free_accelerator_memory() -> None:
-    import sys
-
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        with contextlib.suppress(Exception):
-            torch.cuda.empty_cache()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
-
-
-def write_chunk(folder: Path, chunk: Any, take: int = 0, suffix: str = "") -> tuple[Path, float]:
-    """Write one take (default: the first) of a streamed chunk as a small 32 kHz WAV
-    `folder/chunk-NNNN<suffix>.wav` (atomically, never over an existing file); returns its path and where
-    it starts, in seconds. The daemon writes take 1 into each job's folder, `generate --stream-dir` all."""
-    import numpy as np
-
-    from bridge.audio.io import write_wav_atomic
-
-    index = int(chunk.index)
-    if index < 0:
-        raise ValueError(f"chunk index must be >= 0, got {index}")
-    audio = np.asarray(chunk.audio, dtype=np.float32)
-    samples = audio[take] if audio.ndim == 2 else audio
-    folder.mkdir(parents=True, exist_ok=True)
-    path = write_wav_atomic(
-        folder / f"chunk-{index:04d}{suffix}.wav", samples[None, :], CHUNK_SAMPLE_RATE, CHUNK_SUBTYPE
-    )
-    return path, int(chunk.start_sample) / CHUNK_SAMPLE_RATE
-
-
-# ----------------------------------------------------------------------------------------- listener
-
-
-class JobListener:
-    """What the queue tells the world. The OSC server implements it; the default does nothing.
-    `accepted` runs under the queue's lock, before the worker can start the job (so ack comes first)."""
-
-    def accepted(self, job: Job, position: int) -> None: ...
-
-    def started(self, job: Job) -> None: ...
-
-    def progress(self, job: Job, fraction: float) -> None: ...
-
-    def chunk(self, job: Job, index: int, path: Path, start_seconds: float) -> None: ...
-
-    def finished(self, job: Job) -> None:
-        """job.state is done (job.paths), or failed / cancelled / interrupted (job.error_code, job.error)."""
 
 
 class _Throttle:
@@ -573,14 +371,14 @@ class JobQueue:
             return
         except Exception as e:
             with self._lock:
-                if is_out_of_memory(e):
-                    free_accelerator_memory()
-                    log.error("job %s: out of memory: %s", job.job_id, _first_line(e))
-                    self._finish(job, "failed", error_code="out_of_memory", error=_first_line(e))
+                oom = out_of_memory_error(e)
+                if oom is not None:
+                    log.error("job %s: %s", job.job_id, oom.message)
+                    self._finish(job, "failed", error_code=oom.code, error=oom.message)
                 else:
                     log.exception("job %s: unexpected error", job.job_id)
                     self._finish(
-                        job, "failed", error_code="internal", error=f"{type(e).__name__}: {_first_line(e)}"
+                        job, "failed", error_code="internal", error=f"{type(e).__name__}: {first_line(e)}"
                     )
             return
         last = throttle(1.0)

@@ -1,4 +1,5 @@
-"""Durable job journal: one SQLite row per job, beside the outputs (standard library only).
+"""Durable job journal: one SQLite row per job, beside the outputs (standard library, and the job states
+from `bridge.protocol`).
 
 Every job's request, state (queued, running, done, failed, cancelled, interrupted), output paths,
 timings and error survive a crash: the database runs in WAL mode with synchronous=FULL, and each
@@ -20,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.protocol import ACTIVE_STATES, FINAL_STATES
+
 log = logging.getLogger(__name__)
 
 JOURNAL_NAME = ".musicgen-journal.sqlite3"
 SCHEMA_VERSION = 1
-STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
-FINAL_STATES = frozenset({"done", "failed", "cancelled", "interrupted"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -186,7 +187,8 @@ class Journal:
         with self._lock:
             try:
                 rows = self._db.execute(
-                    f"{_SELECT} WHERE state IN ('queued', 'running') ORDER BY seq"
+                    f"{_SELECT} WHERE state IN ({', '.join('?' * len(ACTIVE_STATES))}) ORDER BY seq",
+                    ACTIVE_STATES,
                 ).fetchall()
                 now = time.time()
                 for row in rows:

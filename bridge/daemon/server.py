@@ -8,7 +8,9 @@ sender's IP (never to a host a client names) at the port it declared: a `reply_p
 else its hello's `reply_port` (same source port first, then the newest hello from that IP), else the
 source address of the datagram itself. Garbage that is not OSC is answered only to a client known from
 a hello, and logged. Audio travels only as paths; every reply is built by `bridge.protocol`, which
-keeps it under 8 KB.
+keeps it under 8 KB. The server takes any `Renderer`: it never imports the model (start-up, which does,
+is `bridge.daemon.app`); where it listens and who may talk is `bridge.daemon.net`, who said hello and where replies
+go is `bridge.daemon.clients`.
 """
 
 from __future__ import annotations
@@ -17,139 +19,33 @@ import contextlib
 import datetime
 import ipaddress
 import logging
-import os
 import socket
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pythonosc.osc_packet import OscPacket
 
 from bridge import __version__, protocol
-from bridge.daemon.jobs import MAX_QUEUED, Job, JobError, JobListener, JobQueue, Origin, Renderer, Submission
+from bridge.daemon.clients import Client, ClientRegistry, Context
+from bridge.daemon.jobs import JobQueue
 from bridge.daemon.journal import Journal
+from bridge.daemon.net import ServerOptions, bind_socket
+from bridge.daemon.types import Job, JobError, JobListener, Renderer, Submission
 from bridge.protocol import MAX_DATAGRAM, ProtocolError, Request
+from bridge.protocol.to_request import to_generation_request
 
 log = logging.getLogger(__name__)
 
 RECV_BUFFER = 65536  # bytes read per datagram; anything over MAX_DATAGRAM is refused as too_long
-SOCKET_BUFFER = 4 << 20  # bytes asked for SO_RCVBUF/SO_SNDBUF, so bursts queue instead of dropping
 POLL_SECONDS = 0.2  # the loop checks for shutdown this often
-MAX_CLIENTS = 64  # hello registrations kept (least recently seen dropped first)
-MAX_OUT_DIR_CHARS = 512  # so `done` with 8 paths always fits in one datagram
 SHUTDOWN_TIMEOUT = 30.0  # seconds to let the running job stop at its next step before exiting anyway
 LOGS_PER_SECOND = 10  # per kind of complaint, so a flood of garbage cannot flood the log
 
 
-class ServerError(RuntimeError):
-    """The daemon cannot start (bad bind address, port in use, output folder unusable)."""
-
-
-# ------------------------------------------------------------------------------------------ options
-
-
-def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None)
-        except OSError:
-            return False
-        return all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
-
-
-@dataclass(frozen=True)
-class ServerOptions:
-    """Where to listen and who may talk. A non-loopback host needs allow_remote and an allow-list
-    (addresses or networks such as 192.168.1.0/24); loopback clients are always allowed."""
-
-    host: str = protocol.DEFAULT_HOST
-    port: int = protocol.DEFAULT_PORT
-    allow_remote: bool = False
-    allow: tuple[str, ...] = ()
-    max_queued: int = MAX_QUEUED
-    networks: tuple[Any, ...] = field(default=(), init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ServerError(f"port must be 0..65535 (0 = any free port), got {self.port!r}")
-        if not 1 <= self.max_queued <= 10_000:
-            raise ServerError(f"queue size must be 1..10000, got {self.max_queued}")
-        nets = []
-        for entry in self.allow:
-            try:
-                nets.append(ipaddress.ip_network(entry, strict=False))
-            except ValueError:
-                raise ServerError(f"--allow {entry!r} is not an IP address or network") from None
-        object.__setattr__(self, "networks", tuple(nets))
-        if not self.loopback:
-            if not self.allow_remote:
-                raise ServerError(
-                    f"--host {self.host} is not a loopback address: anyone on that network could use the "
-                    "GPU and read audio files. Add --allow-remote and --allow CLIENT_IP to do it anyway"
-                )
-            if not nets:
-                raise ServerError("--allow-remote needs at least one --allow CLIENT_IP (or network)")
-
-    @property
-    def loopback(self) -> bool:
-        return _is_loopback_host(self.host)
-
-    def allowed(self, ip: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(ip.split("%", 1)[0])
-        except ValueError:
-            return False
-        if getattr(addr, "ipv4_mapped", None) is not None:
-            addr = addr.ipv4_mapped
-        return addr.is_loopback or any(addr in net for net in self.networks)
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A UDP socket bound to (host, port), with roomy buffers. ServerError if that is impossible."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-    except OSError as e:
-        raise ServerError(f"cannot resolve --host {host!r}: {e}") from None
-    family, _, _, _, sockaddr = infos[0]
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, opt, SOCKET_BUFFER)
-    try:
-        sock.bind(sockaddr)
-    except OSError as e:
-        sock.close()
-        hint = " (is another musicgen-bridge running? pick another --port)" if port else ""
-        raise ServerError(f"cannot listen on {host}:{port}: {e.strerror or e}{hint}") from None
-    return sock
-
-
 # ------------------------------------------------------------------------------------------ helpers
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where a request came from and where its answers go."""
-
-    source: tuple[str, int]  # the datagram's (ip, port)
-    reply_to: tuple[str, int]
-    origin: Origin
-
-
-@dataclass
-class Client:
-    name: str
-    reply_to: tuple[str, int]
-    watch: bool = False
-    last_seen: float = 0.0
 
 
 class _LogLimiter:
@@ -222,8 +118,7 @@ class Server(JobListener):
         self.jobs = JobQueue(
             renderer, self.out_dir, journal, self, max_queued=self.options.max_queued, **kwargs
         )
-        self._clients: OrderedDict[tuple[str, int], Client] = OrderedDict()
-        self._clients_lock = threading.Lock()
+        self._clients = ClientRegistry()
         self._stop = threading.Event()
         self._complain = _LogLimiter()
         self.started_at = time.time()
@@ -322,11 +217,11 @@ class Server(JobListener):
                 request = protocol.parse_request(address, args)
             except ProtocolError as e:
                 request_id = e.request_id
-                reply_to = self._reply_address(addr, e.reply_port)
+                reply_to = self._clients.reply_address(addr, e.reply_port)
                 raise
             request_id = request.request_id
-            reply_to = self._reply_address(addr, request.reply_port)
-            ctx = Context(addr, reply_to, self._origin(addr, reply_to))
+            reply_to = self._clients.reply_address(addr, request.reply_port)
+            ctx = Context(addr, reply_to, self._clients.origin(addr, reply_to))
             log.debug("%s %s from %s", address, request_id, addr)
             self._handlers[request.verb](request, ctx)
         except ProtocolError as e:
@@ -359,36 +254,15 @@ class Server(JobListener):
     def _garbage(self, addr: tuple[str, int], code: str, message: str) -> None:
         """A datagram we cannot read: answer the client if this socket said hello, else only log it."""
         self.stats["errors"] += 1
-        with self._clients_lock:  # only the very socket that said hello: loopback is shared by every app
-            client = self._clients.get((addr[0], addr[1]))
+        client = self._clients.said_hello(addr)  # that very socket: loopback is shared by every app
         self._complain(code, "%s from %s: %s", code, addr, message)
         if client is not None:
             self._send(protocol.error("", code, message), client.reply_to)
 
-    # ------------------------------------------------------------------ clients & addressing
-
-    def _known_client(self, addr: tuple[str, int]) -> Client | None:
-        key = (addr[0], addr[1])
-        with self._clients_lock:
-            client = self._clients.get(key)
-            if client is None:  # a client whose sending socket changed: its newest hello from this IP
-                client = next((c for (ip, _), c in reversed(self._clients.items()) if ip == addr[0]), None)
-            return client
-
-    def _reply_address(self, addr: tuple[str, int], reply_port: int | None) -> tuple[str, int]:
-        if reply_port is not None:
-            return addr[0], reply_port
-        client = self._known_client(addr)
-        return client.reply_to if client is not None else (addr[0], addr[1])
-
-    def _origin(self, addr: tuple[str, int], reply_to: tuple[str, int]) -> Origin:
-        client = self._known_client(addr)
-        name = client.name if client is not None and client.reply_to == reply_to else ""
-        return Origin(f"{reply_to[0]}:{reply_to[1]}", reply_to, name)
+    # ------------------------------------------------------------------ clients
 
     def clients(self) -> list[Client]:
-        with self._clients_lock:
-            return list(self._clients.values())
+        return self._clients.all()
 
     def _targets(self, job: Job) -> list[tuple[str, int]]:
         """The job's own client, plus clients that said hello with watch 1; everyone if it has no client."""
@@ -422,13 +296,7 @@ class Server(JobListener):
     def _hello(self, request: Request, ctx: Context) -> None:
         p = request.params
         client = Client(p["name"], ctx.reply_to, bool(p["watch"]), time.time())
-        with self._clients_lock:  # keyed by the sending socket; found by IP when that socket changes
-            for key, c in list(self._clients.items()):
-                if c.reply_to == ctx.reply_to or key == ctx.source:
-                    del self._clients[key]
-            self._clients[ctx.source] = client
-            while len(self._clients) > MAX_CLIENTS:
-                self._clients.popitem(last=False)
+        self._clients.register(ctx.source, client)
         log.info(
             "hello from %s at %s:%d, replies to port %d%s",
             client.name or "a client",
@@ -447,7 +315,7 @@ class Server(JobListener):
         # a retransmission is answered from what we know, before the clips are probed again
         sub = self.jobs.duplicate_of(ctx.origin, request.request_id, request.fingerprint())
         if sub is None:
-            generation = protocol.to_generation_request(request)
+            generation = to_generation_request(request)
             sub = self.jobs.submit(generation, ctx.origin, request.request_id, request.fingerprint())
         if sub.duplicate:
             self._replay(sub, ctx.reply_to)
@@ -556,167 +424,6 @@ class Server(JobListener):
     def _done_dgram(self, job: Job) -> bytes:
         try:
             return protocol.done(job.request_id, job.paths)
-        except ProtocolError as e:  # unreachable with MAX_OUT_DIR_CHARS, but never silent
+        except ProtocolError as e:  # unreachable with app.MAX_OUT_DIR_CHARS, but never silent
             log.error("job %s: %s", job.job_id, e)
             return protocol.error(job.request_id, "internal", f"the output paths do not fit a reply: {e}")
-
-
-# ------------------------------------------------------------------------------------------ daemon
-
-
-def prepare_out_dir(out_dir: Path) -> Path:
-    """The absolute output folder, created; short enough that replies with 8 paths fit a datagram."""
-    out = Path(out_dir).expanduser().resolve()
-    if len(str(out)) > MAX_OUT_DIR_CHARS:
-        raise ServerError(f"--out path is {len(str(out))} characters; keep it under {MAX_OUT_DIR_CHARS}")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ServerError(f"cannot create the output folder {out}: {e.strerror or e}") from None
-    if not out.is_dir():
-        raise ServerError(f"--out {out} is not a folder")
-    return out
-
-
-class OutDirLock:
-    """One daemon per output folder: a second one would mark the first one's running jobs interrupted.
-    An OS file lock, released by the OS when the process dies (even by SIGKILL)."""
-
-    NAME = ".musicgen-bridge.lock"
-
-    def __init__(self, out: Path):
-        self.path = out / self.NAME
-        self._file = open(self.path, "a+")  # noqa: SIM115 (held for the daemon's lifetime)
-        try:
-            if os.name == "nt":
-                import msvcrt
-
-                msvcrt.locking(self._file.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._file.close()
-            raise ServerError(
-                f"another musicgen-bridge daemon is using {out}; stop it or pass another --out"
-            ) from None
-        self._file.seek(0)
-        self._file.truncate()
-        self._file.write(f"{os.getpid()}\n")
-        self._file.flush()
-
-    def release(self) -> None:
-        self._file.close()  # closing drops the lock; the file stays (deleting it would race a new daemon)
-
-
-def warm_up(engine: Any, backend: str) -> float:
-    """One tiny generation and decode, so the first request does not pay for lazy initialisation."""
-    t0 = time.perf_counter()
-    codes = engine.generate("warm up", n_frames=4, backend=backend, seed=0)
-    engine.decode_codes(codes)
-    return time.perf_counter() - t0
-
-
-def serve(
-    options: ServerOptions,
-    *,
-    model: str,
-    out_dir: Path,
-    device: str | None = None,
-    dtype: str | None = None,
-    backend: str = "ours",
-    warmup: bool = True,
-    shutdown_timeout: float = SHUTDOWN_TIMEOUT,
-    announce: Callable[[str], None] | None = None,
-    on_ready: Callable[[Server], Callable[[], None] | None] | None = None,
-) -> int:
-    """Run the daemon until SIGINT/SIGTERM: bind first (fail fast), load and warm the model, announce
-    `listening on HOST:PORT`, serve; then stop cleanly. Returns the exit status.
-
-    `on_ready(server)` runs once the Server exists, before the announcement (e.g. to attach MIDI to
-    `server.jobs` and `server.status_extras`); the callable it returns, if any, runs at shutdown."""
-    import signal
-
-    from bridge.daemon.jobs import PipelineRenderer
-    from bridge.engine.engine import load_engine
-
-    if not options.loopback:
-        log.warning(
-            "listening on %s, which is not loopback: only %s (and this machine) may send requests",
-            options.host,
-            ", ".join(options.allow),
-        )
-    out = prepare_out_dir(out_dir)
-    lock = OutDirLock(out)
-    journal: Journal | None = None
-    try:
-        journal = Journal.open(out)
-        sock = bind_socket(options.host, options.port)
-    except BaseException:
-        if journal is not None:
-            journal.close()
-        lock.release()
-        raise
-    server: Server | None = None
-    on_stop: Callable[[], None] | None = None
-    try:
-        t0 = time.perf_counter()
-        engine = load_engine(model, device=device, dtype=dtype)
-        log.info("loaded %r in %.1f s", engine, time.perf_counter() - t0)
-        if warmup:
-            try:
-                log.info("warmed up in %.1f s", warm_up(engine, backend))
-            except Exception as e:
-                log.debug("warm-up failed", exc_info=True)
-                raise ServerError(f"the model failed its warm-up generation: {type(e).__name__}: {e}") from e
-        server = Server(
-            PipelineRenderer(engine, backend), out, journal, options, model_name=engine.name, sock=sock
-        )
-        server.status_extras.append(
-            lambda: {
-                "device": str(engine.device),
-                "dtype": str(engine.dtype).removeprefix("torch."),
-                "engine": backend,
-            }
-        )
-        if on_ready is not None:
-            on_stop = on_ready(server)
-        signals = {"count": 0}
-
-        def on_signal(signum: int, _frame: Any) -> None:
-            signals["count"] += 1
-            log.warning(
-                "%s: shutting down%s",
-                signal.Signals(signum).name,
-                " now" if signals["count"] > 1 else " after the current step",
-            )
-            server.stop()
-
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, on_signal)
-            signal.signal(signal.SIGTERM, on_signal)
-        host, port = server.address
-        line = f"listening on {host}:{port}"
-        (announce or (lambda s: print(s, flush=True)))(line)
-        server.serve_forever()
-        if on_stop is not None:
-            stop, on_stop = on_stop, None
-            stop()
-        stopped = server.close(shutdown_timeout, forced=lambda: signals["count"] > 1)
-        log.info(
-            "stopped%s; %s",
-            "" if stopped else " (the running job was abandoned)",
-            ", ".join(f"{k} {v}" for k, v in server.stats.items()),
-        )
-        return 0
-    finally:
-        if on_stop is not None:
-            with contextlib.suppress(Exception):
-                on_stop()
-        if server is not None:
-            server.close(0)
-        with contextlib.suppress(OSError):
-            sock.close()
-        journal.close()
-        lock.release()

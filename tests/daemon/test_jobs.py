@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
-from osc_client import FakeChunk, FakeRenderer
+from osc_client import FakeRenderer
 
-from bridge.audio.io import AudioError
-from bridge.daemon.jobs import JobError, JobListener, JobQueue, Origin, write_chunk
+from bridge.daemon.jobs import JobQueue
 from bridge.daemon.journal import Journal
+from bridge.daemon.types import JobError, JobListener, Origin
 from bridge.request import GenerationRequest
 
 ORIGIN = Origin("127.0.0.1:9001", ("127.0.0.1", 9001), "test")
@@ -187,53 +186,11 @@ def test_close_cancels_waiting_jobs_and_stops_the_running_one(make_queue):
     assert e.value.code == "shutting_down"
 
 
-def test_write_chunk_writes_take_one_at_32k(tmp_path):
-    audio = np.stack([np.full(6400, 0.25, np.float32), np.full(6400, -0.25, np.float32)])
-    path, start = write_chunk(tmp_path / "job", FakeChunk(2, 64000, audio))
-    assert path == tmp_path / "job" / "chunk-0002.wav" and start == 2.0
-    data, sr = sf.read(path, dtype="float32")
-    assert sr == 32000 and data.shape == (6400,) and abs(data.mean() - 0.25) < 1e-3
-    with pytest.raises(AudioError, match="already exists"):  # never over an existing file
-        write_chunk(tmp_path / "job", FakeChunk(2, 64000, audio))
-
-
-def test_write_chunk_takes_the_streaming_modules_chunks(tmp_path):
-    streaming = pytest.importorskip("bridge.engine.streaming")
-    chunk = streaming.Chunk(index=0, start_sample=16000, audio=np.zeros((2, 3200), np.float32))
-    path, start = write_chunk(tmp_path, chunk)
-    assert start == 0.5 and sf.info(path).frames == 3200
-
-
-def test_pipeline_renderer_maps_errors_to_codes(tmp_path, monkeypatch):
-    from bridge import pipeline
-    from bridge.daemon.jobs import PipelineRenderer
-    from bridge.engine.engine import Cancelled, ModelError
-
-    renderer = PipelineRenderer(engine=object(), backend="ours")
-    cancel = threading.Event()
-    for exc, code in [
-        (Cancelled(), "cancelled"),
-        (ModelError("no melody"), "model_error"),
-        (OSError("disk full"), "io_error"),
-        (RuntimeError("out of memory"), "out_of_memory"),
-    ]:
-
-        def boom(*a, exc=exc, **k):
-            raise exc
-
-        renderer._render = boom
-        with pytest.raises(JobError) as e:
-            renderer.render(
-                req(), tmp_path, on_progress=lambda f: None, on_chunk=lambda c: None, cancel=cancel
-            )
-        assert e.value.code == code
-    seen = {}
-
-    def fake_render(engine, request, out_dir, **kwargs):
-        seen.update(kwargs)
-        return pipeline.RenderResult((tmp_path / "a.wav",), 1, 2.0, {"generate_s": 1.0})
-
-    renderer._render = fake_render
-    out = renderer.render(req(), tmp_path, on_progress=print, on_chunk=print, cancel=cancel)
-    assert out.paths == (tmp_path / "a.wav",) and seen["backend"] == "ours" and seen["cancel"] is cancel
-    assert seen["on_chunk"] is print and seen["on_progress"] is print
+def test_out_of_memory_is_reported_by_its_first_line(make_queue):
+    renderer = FakeRenderer(
+        steps=1, fail=RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nat ...")
+    )
+    q, rec, journal = make_queue(renderer)
+    job = q.submit(req(1), ORIGIN, "oom").job
+    assert rec.wait_finished("oom")[2:] == ("failed", "out_of_memory")
+    assert journal.get(job.job_id).error == "out of memory: CUDA out of memory. Tried to allocate 2.00 GiB"

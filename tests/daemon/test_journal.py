@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from bridge.daemon.journal import JOURNAL_NAME, Journal, JournalError
+from bridge.protocol import ACTIVE_STATES, FINAL_STATES, JOB_STATES
 
 
 def test_a_job_round_trips_through_its_states(tmp_path):
@@ -99,3 +100,9 @@ def test_unusable_journals_are_refused_clearly(tmp_path):
     db.close()
     with pytest.raises(JournalError, match="newer"):
         Journal.open(newer)
+
+
+def test_job_states_are_the_protocols():
+    """Active then final, in the protocol's order: the journal, the queue and the panel read these."""
+    assert ACTIVE_STATES == ("queued", "running")
+    assert ACTIVE_STATES + FINAL_STATES == JOB_STATES and not set(ACTIVE_STATES) & set(FINAL_STATES)
