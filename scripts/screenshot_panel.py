@@ -30,7 +30,8 @@ from gui.app import create_app  # noqa: E402
 from gui.daemon import DaemonProcess, serve_command  # noqa: E402
 from gui.main_window import DaemonOptions, MainWindow  # noqa: E402
 from gui.osc_client import OscClient  # noqa: E402
-from gui.player import FakeOutputDevice, PreviewPlayer  # noqa: E402
+from gui.output import FakeOutputDevice  # noqa: E402
+from gui.player import PreviewPlayer  # noqa: E402
 
 WINDOW_SIZE = (1180, 760)
 

@@ -15,7 +15,8 @@ from PyQt6.QtCore import QObject, QSettings, QTimer
 from PyQt6.QtWidgets import QWidget
 
 from gui.osc_client import OscClient
-from gui.player import PreviewPlayer, PreviewUnavailable, list_output_devices, open_output_device
+from gui.output import PreviewUnavailable, list_output_devices, open_output_device
+from gui.player import PreviewPlayer
 from gui.preview_bar import PreviewBar
 from gui.results_view import ResultsView
 from gui.window.banner import Banner

@@ -23,7 +23,8 @@ from gui.daemon import DaemonProcess, serve_command
 from gui.main_window import DaemonOptions, MainWindow
 from gui.messages import NOT_CONNECTED, friendly_error
 from gui.osc_client import OscClient
-from gui.player import CHUNK_SAMPLE_RATE, FakeOutputDevice, PreviewPlayer
+from gui.output import FakeOutputDevice
+from gui.player import CHUNK_SAMPLE_RATE, PreviewPlayer
 
 GENERATE_TIMEOUT_MS = 60_000  # the machine is shared: the debug model usually needs < 2 s
 START_TIMEOUT_S = 120.0  # loading torch and the debug model
@@ -277,7 +278,7 @@ class StreamingRenderer:
 
     def render(self, request, out_dir, *, on_progress, on_chunk, cancel):
         from bridge.audio.io import write_wav_unique
-        from bridge.daemon.jobs import Rendered
+        from bridge.daemon.types import Rendered
 
         audio = self.audio()
         for i in range(self.count):
@@ -292,7 +293,8 @@ class StreamingRenderer:
 
 def test_streamed_chunks_reach_the_preview_player_in_order(qtbot, tmp_path):
     from bridge.daemon.journal import Journal
-    from bridge.daemon.server import Server, ServerOptions
+    from bridge.daemon.net import ServerOptions
+    from bridge.daemon.server import Server
 
     renderer = StreamingRenderer()
     out = tmp_path / "out"

@@ -7,18 +7,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gui import player as player_module
-from gui.player import (
-    CHUNK_SAMPLE_RATE,
+from gui import output as output_module
+from gui.output import (
     FakeOutputDevice,
-    LinearResampler,
     NullOutput,
-    PreviewPlayer,
     PreviewUnavailable,
     SoundDeviceOutput,
     list_output_devices,
     open_output_device,
 )
+from gui.player import CHUNK_SAMPLE_RATE, LinearResampler, PreviewPlayer
 
 CHUNK = 1600  # 50 ms at 32 kHz
 
@@ -155,7 +153,7 @@ def test_no_portaudio_or_no_device_means_preview_unavailable(monkeypatch):
     def missing():
         raise PreviewUnavailable("PortAudio is not available (libportaudio.so: not found)")
 
-    monkeypatch.setattr(player_module, "_sounddevice", missing)
+    monkeypatch.setattr(output_module, "_sounddevice", missing)
     device = open_output_device()
     assert isinstance(device, NullOutput) and not device.available
     assert "PortAudio" in device.reason
