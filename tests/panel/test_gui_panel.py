@@ -18,6 +18,11 @@ import soundfile as sf
 from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QApplication
 
+from bridge.audio.io import write_wav_unique
+from bridge.daemon.journal import Journal
+from bridge.daemon.net import ServerOptions
+from bridge.daemon.server import Server
+from bridge.daemon.types import Rendered
 from gui import theme
 from gui.daemon import DaemonProcess, serve_command
 from gui.main_window import DaemonOptions, MainWindow
@@ -277,9 +282,6 @@ class StreamingRenderer:
         return (0.5 * np.sin(2 * np.pi * 220 * np.arange(n) / CHUNK_SAMPLE_RATE)).astype(np.float32)
 
     def render(self, request, out_dir, *, on_progress, on_chunk, cancel):
-        from bridge.audio.io import write_wav_unique
-        from bridge.daemon.types import Rendered
-
         audio = self.audio()
         for i in range(self.count):
             piece = audio[i * self.samples : (i + 1) * self.samples]
@@ -292,10 +294,6 @@ class StreamingRenderer:
 
 
 def test_streamed_chunks_reach_the_preview_player_in_order(qtbot, tmp_path):
-    from bridge.daemon.journal import Journal
-    from bridge.daemon.net import ServerOptions
-    from bridge.daemon.server import Server
-
     renderer = StreamingRenderer()
     out = tmp_path / "out"
     out.mkdir()

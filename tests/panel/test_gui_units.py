@@ -20,6 +20,7 @@ from bridge import protocol
 from bridge.names import parse_stem
 from bridge.protocol import ProtocolError
 from gui import midi_learn
+from gui.app import build_parser
 from gui.clip_zone import ClipDropZone
 from gui.daemon import parse_listening, serve_command
 from gui.drag import mime_for_paths, reveal_command
@@ -391,9 +392,19 @@ def test_the_panel_never_imports_torch():
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
 
 
-def test_command_line_options():
-    from gui.app import build_parser
+def test_the_panel_starts_with_the_protocol_and_the_names_only():
+    """Of the bridge, the panel loads the protocol, the limits and the file-name format; no audio stack."""
+    code = (
+        "import gui.app, gui.main_window, sys\n"
+        "heavy = {'torch', 'numpy', 'soundfile', 'sounddevice', 'soxr', 'transformers'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "ours = {m.split('.')[1] for m in sys.modules if m.startswith('bridge.')}\n"
+        "assert ours <= {'limits', 'names', 'protocol'}, ours\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
 
+
+def test_command_line_options():
     args = build_parser().parse_args(
         ["--host", "127.0.0.1", "--port", "9100", "--spawn-daemon", "--model", "debug"]
     )
