@@ -1,10 +1,11 @@
-"""From a request to WAV files: conditioning, generation, bar-exact loop rendering, atomic writes.
+"""From a request to WAV files: the render orchestration.
 
-    request ─> conditioning (text, chroma, prompt codes) ─> engine.generate ─> EnCodec decode
+    request ─> bridge.engine.conditioning.prepare (text, chroma, prompt codes)
+            ─> bridge.engine.windows.generate_codes (30 s windows of Engine.generate) ─> EnCodec decode
             ─> resample to the output rate ─> fold the tail into the head ─> DC, loudness ─> WAV
 
-Every length here comes from `bridge.loops` exact arithmetic; the model generates a little more than
-the loop (crossfade tail + margin) and the loop is cut from it, so the file is exactly N bars long.
+Every length here comes from `bridge.audio.tempo` exact arithmetic; the model generates a little more
+than the loop (crossfade tail + margin) and the loop is cut from it, so the file is exactly N bars long.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from bridge import __version__
-from bridge.audio.io import format_bpm, output_stem, read_audio, resample, to_mono, write_wav_unique
+from bridge.audio.io import format_bpm, output_stem, resample, write_wav_unique
 from bridge.audio.loops import (
     DEFAULT_FADE_SECONDS,
     apply_peak_ceiling,
@@ -29,54 +29,18 @@ from bridge.audio.loops import (
     normalize_loudness,
     remove_dc,
 )
-from bridge.audio.stretch import time_stretch
-from bridge.audio.tempo import loop_samples, whole_beats_seconds
-from bridge.engine.chroma import CHROMA_LENGTH, align_melody, chroma_onehot
-from bridge.engine.engine import (
-    FRAME_RATE,
-    HOP,
-    MAX_WINDOW_FRAMES,
-    SAMPLE_RATE,
-    Engine,
-    FramesCallback,
-    ModelError,
-    Sampling,
-    StepCallback,
-)
+from bridge.audio.tempo import loop_samples
+from bridge.engine.conditioning import prepare
+from bridge.engine.engine import Engine
 from bridge.engine.streaming import Chunk, StreamingDecoder
+from bridge.engine.types import FRAME_RATE, HOP, SAMPLE_RATE, Sampling
+from bridge.engine.windows import generate_codes
 from bridge.request import GenerationRequest
 
 log = logging.getLogger(__name__)
 
-EXTEND_STRIDE_FRAMES = 18 * FRAME_RATE  # audiocraft's extend_stride: 18 s new per window, 12 s of context
 TAIL_MARGIN_SECONDS = 0.1  # generated past loop end + fade: resampler and codec edge effects stay outside
 ProgressCallback = Callable[[float], None]  # fraction 0..1
-
-
-@dataclass(frozen=True)
-class Melody:
-    """A clip's chroma at its own tempo, and how it sits on the song's timeline."""
-
-    chroma: torch.Tensor  # (F, 12) one-hot at CHROMA_FRAME_RATE, the clip's own tempo
-    clip_seconds: float  # length of the clip region at its own tempo
-    stretch: float  # clip_bpm / song_bpm: seconds on the song timeline per second of clip
-    start_seconds: float  # where the melody starts, in seconds from decoder frame 0 of the request
-
-    def window(self, window_start_seconds: float) -> torch.Tensor:
-        """(CHROMA_LENGTH, 12) chroma prefix for a model window starting at that time (loops the clip)."""
-        offset = self.start_seconds - window_start_seconds
-        return align_melody(self.chroma, self.clip_seconds, CHROMA_LENGTH, self.stretch, offset)
-
-
-@dataclass(frozen=True)
-class Conditioning:
-    text: str
-    melody: Melody | None = None
-    prompt_codes: torch.Tensor | None = None  # (K, P) EnCodec codes of the continuation prompt
-
-    @property
-    def prompt_frames(self) -> int:
-        return 0 if self.prompt_codes is None else int(self.prompt_codes.shape[-1])
 
 
 @dataclass(frozen=True)
@@ -85,141 +49,6 @@ class RenderResult:
     seed: int
     loop_seconds: float
     timings: dict[str, float] = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------------------------ conditioning
-
-
-def prompt_clip(request: GenerationRequest) -> np.ndarray:
-    """The continuation prompt, mono 32 kHz at the song tempo: the last whole beats of the clip region, as
-    many as fit in prompt_seconds of the song.
-
-    A clip at its own tempo (melody_bpm) is time-stretched to the song tempo first: the model continues
-    what it hears at the tempo it hears it. Leading samples are trimmed to a whole number of EnCodec
-    frames, so the prompt still *ends* exactly at the region end and the continuation starts on the beat.
-    """
-    assert request.continue_from is not None
-    audio, sr = read_audio(request.continue_from, request.region)
-    mono = resample(to_mono(audio), sr, SAMPLE_RATE)
-    ratio = request.clip_bpm / request.bpm  # song-tempo seconds per second of the clip
-    available = len(mono) / SAMPLE_RATE * ratio  # the region's length once at the song tempo
-    seconds = float(whole_beats_seconds(min(request.prompt_seconds, available), request.bpm))
-    if ratio != 1.0:
-        source = min(len(mono), int(round(seconds / ratio * SAMPLE_RATE)))  # the same beats in the clip
-        if not 0.5 <= ratio <= 2.0:
-            log.warning(
-                "continuation clip stretched by %.2fx to the song tempo: transients will smear", ratio
-            )
-        mono = time_stretch(mono[len(mono) - source :], ratio)
-    n = (min(int(round(seconds * SAMPLE_RATE)), len(mono)) // HOP) * HOP
-    if n < HOP:
-        raise ModelError("the clip to continue is shorter than one beat / one codec frame")
-    return np.ascontiguousarray(mono[len(mono) - n :], dtype=np.float32)
-
-
-def load_melody(request: GenerationRequest, start_seconds: float) -> Melody:
-    """The melody clip's chroma, to be retimed to the song tempo and looped from `start_seconds`."""
-    assert request.melody is not None
-    audio, sr = read_audio(request.melody, request.region)
-    return Melody(
-        chroma_onehot(audio, sr), audio.shape[-1] / sr, request.clip_bpm / request.bpm, start_seconds
-    )
-
-
-def prepare(engine: Engine, request: GenerationRequest) -> Conditioning:
-    """Read the clips and build the model conditioning (validated request => tensors)."""
-    if request.melody is not None:
-        engine.require_melody()  # fail before reading any clip
-    prompt_codes = None
-    if request.continue_from is not None:
-        prompt_codes = engine.encode_audio(prompt_clip(request))
-    offset = 0.0 if prompt_codes is None else prompt_codes.shape[-1] / FRAME_RATE  # the melody starts here
-    melody = load_melody(request, offset) if request.melody is not None else None
-    return Conditioning(request.text, melody, prompt_codes)
-
-
-# ------------------------------------------------------------------------------------ long loops
-
-
-@dataclass(frozen=True)
-class Window:
-    start: int  # first decoder frame of the window, counted from frame 0 of the request
-    prompt: int  # frames of the window that are given (user prompt, or the previous window's tail)
-    new: int  # frames the window generates
-
-
-def plan_windows(
-    prompt_frames: int, new_frames: int, window: int = MAX_WINDOW_FRAMES, stride: int = EXTEND_STRIDE_FRAMES
-) -> list[Window]:
-    """Sliding windows (audiocraft's extend_stride): the first window holds the user prompt and generates
-    up to the window size; each later one is prompted with the last `window - stride` frames so far and
-    generates up to `stride` more."""
-    if not 0 < stride < window:
-        raise ValueError("need 0 < stride < window")
-    if prompt_frames >= window:
-        raise ModelError(f"a {prompt_frames / FRAME_RATE:.1f} s prompt leaves no room in the 30 s window")
-    first = min(new_frames, window - prompt_frames)
-    plan = [Window(0, prompt_frames, first)]
-    done = prompt_frames + first
-    context = window - stride
-    while done < prompt_frames + new_frames:
-        new = min(stride, prompt_frames + new_frames - done)
-        plan.append(Window(done - context, context, new))
-        done += new
-    return plan
-
-
-def generate_codes(
-    engine: Engine,
-    cond: Conditioning,
-    n_frames: int,
-    batch: int,
-    sampling: Sampling,
-    seed: int,
-    backend: str,
-    on_step: StepCallback | None,
-    cancel: threading.Event | None,
-    on_frames: FramesCallback | None = None,
-) -> torch.Tensor:
-    """(batch, K, P + n_frames) codes, through as many 30 s windows as the length needs.
-
-    `on_frames(first, codes)` sees every new frame once, in order, across windows (for streaming)."""
-    plan = plan_windows(cond.prompt_frames, n_frames)
-    k = engine.num_codebooks
-    total = sum(w.new + k - 1 for w in plan)  # decoder steps over all windows: the progress total
-    done_before = done_frames = 0
-    codes = None
-    for i, w in enumerate(plan):
-        # window 0: the user's prompt (K, P); later: each take's own tail (B, K, context)
-        prompt = cond.prompt_codes if i == 0 else codes[:, :, -w.prompt :]
-        chroma = None if cond.melody is None else cond.melody.window(w.start / FRAME_RATE)
-
-        def step(done: int, _total: int, base: int = done_before) -> None:
-            if on_step is not None:
-                on_step(base + done, total)
-
-        def frames(first: int, new: torch.Tensor, base: int = done_frames) -> None:
-            if on_frames is not None:
-                on_frames(base + first, new)
-
-        out = engine.generate(
-            cond.text,
-            n_frames=w.new,
-            batch=batch,
-            chroma=chroma,
-            prompt_codes=prompt,
-            sampling=sampling,
-            seed=seed + i,
-            backend=backend,
-            on_step=step,
-            on_frames=frames,
-            cancel=cancel,
-        )
-        codes = out if codes is None else torch.cat([codes, out[:, :, -w.new :]], dim=2)
-        done_before += w.new + k - 1
-        done_frames += w.new
-    assert codes is not None
-    return codes
 
 
 # ------------------------------------------------------------------------------------ rendering

@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 
 @pytest.fixture(scope="session")
 def debug_engine():
-    from bridge.engine.engine import load_engine
+    from bridge.engine.loading import load_engine
 
     return load_engine("debug", device="cpu")
 

@@ -1,6 +1,6 @@
-"""MusicGen architectures as data (DESIGN.md §4), used to build random-weight models offline.
+"""MusicGen architectures as data, used to build random-weight models offline.
 
-No torch import here: the table is plain data; `bridge.engine` turns an entry into transformers configs.
+No torch import here: the table is plain data; `bridge.engine.loading` turns an entry into transformers configs.
 Real checkpoints are loaded with `from_pretrained`; these builds exist for tests (`debug`) and for
 benchmarks at real size, where speed does not depend on weight values.
 """

@@ -1,4 +1,4 @@
-"""Our own MusicGen decode loop (DESIGN.md §4), gpt-fast style: prefill -> decode_one_step -> decode_n_steps.
+"""Our own MusicGen decode loop, gpt-fast style: prefill -> decode_one_step -> decode_n_steps.
 
 It runs the loaded transformers model's own modules and weights (no copy) with
 - a static KV cache (layers, rows, heads, length, head_dim), allocated once and reused across requests;
@@ -21,44 +21,20 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 import torch
 import torch.nn.functional as F
 
-from bridge.engine.engine import Cancelled, FramesCallback, Sampling, StepCallback
+from bridge.engine.step import Progress, StepBuffers, few_rows_linear, module_linear, sample
+from bridge.engine.types import Cancelled, FramesCallback, Sampling, StepCallback, delay_steps
 
 log = logging.getLogger(__name__)
 
 LENGTH_BUCKET = 256  # cache / graph sequence length is rounded up to this, so similar requests share buffers
 TEXT_BUCKET = 32  # cross-attention text length (plain MusicGen) is rounded up likewise
 MAX_SHAPES = 8  # step buffers (and CUDA graphs) kept for this many recent request shapes
-FEW_ROWS = 32  # CPU: up to this many rows a linear layer is computed as weight @ x.T (see _few_rows_linear)
-BIG_WEIGHT = 1 << 18  # elements: below this the plain call wins (the product is too small to matter)
 LOOKAHEAD = 4  # CUDA: decode steps the host may queue ahead of the GPU (bounds progress and cancel lag)
-
-
-@dataclass(eq=False)
-class _Step:
-    """The static tensors one decode step reads and writes; a CUDA graph replays over exactly these."""
-
-    batch: int  # B, takes in the request
-    cfg: bool  # both CFG branches in one batch: rows = 2B, conditional rows first
-    greedy: bool
-    top_k: int  # 0: off
-    top_p: bool  # nucleus filtering on
-    k_cache: torch.Tensor  # (layers, rows, heads, L, head_dim): views of the decoder's static cache
-    v_cache: torch.Tensor
-    tokens: torch.Tensor  # (B*K,) long: the last code column, delay pattern applied
-    pos: torch.Tensor  # (1,) long: absolute position of `tokens` (conditioning prefix included)
-    forced: torch.Tensor  # (B*K, L) long: code forced at each position (pad, prompt), -1 where sampled
-    seq: torch.Tensor  # (B*K, L) long: every code column of the request, delayed
-    scalars: torch.Tensor  # (3,) float32: CFG scale, temperature, 1 - top_p
-    cross_k: torch.Tensor | None  # (layers, rows, heads, S, head_dim): plain MusicGen's text keys/values
-    cross_v: torch.Tensor | None
-    cross_mask: torch.Tensor | None  # (rows, 1, 1, S) additive: 0 where attended, dtype min elsewhere
-    graph: torch.cuda.CUDAGraph | None = None
 
 
 class Decoder:
@@ -84,13 +60,13 @@ class Decoder:
         weight = self.lm_heads[0].weight
         self.device, self.dtype = weight.device, weight.dtype
         self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
-        self._linear = _few_rows_linear if self.device.type == "cpu" else _module_linear
+        self._linear = few_rows_linear if self.device.type == "cpu" else module_linear
         self._gen = torch.Generator(device=self.device)  # graphs capture this one; seeded from the caller's
         self._k: torch.Tensor | None = None  # static cache storage (layers, rows_cap, heads, L_cap, head_dim)
         self._v: torch.Tensor | None = None
         self._positions: torch.Tensor | None = None  # (L_cap, H) sinusoidal table
         self._arange: torch.Tensor | None = None  # (L_cap,) long
-        self._steps: OrderedDict[tuple, _Step] = OrderedDict()
+        self._steps: OrderedDict[tuple, StepBuffers] = OrderedDict()
         self._pool = None  # one CUDA graph memory pool shared by all our graphs (they never run concurrently)
 
     # ------------------------------------------------------------------------------------------ public
@@ -127,7 +103,7 @@ class Decoder:
             raise ValueError(f"prompt codes must be (batch={batch}, K={k}, P), got {tuple(codes.shape)}")
         if n_frames < 1:
             raise ValueError("n_frames must be >= 1")
-        total = n_frames + k - 1
+        total = delay_steps(n_frames, k)
         _check(cancel)
         prefix_len = self.chroma_length + text_len if self.melody else 0
         st = self._buffers(batch, text_len, prefix_len + 1 + p + n_frames + k, sampling)
@@ -140,7 +116,7 @@ class Decoder:
             prefix = None
         self._prefill(st, prefix, prefix_len, p)
         del prefix  # per-request activations go now; only the static buffers stay
-        progress = _Progress(total, batch, k, on_step, on_frames, pinned=self.device.type == "cuda")
+        progress = Progress(total, batch, k, on_step, on_frames, pinned=self.device.type == "cuda")
         self._decode_n_steps(st, total, progress, cancel)
         generator.set_state(self._gen.get_state())
         return self._undelay(st, prefix_len, p + n_frames)
@@ -195,7 +171,7 @@ class Decoder:
             states = proj(states)
         return states * mask[..., None], mask
 
-    def _cross_kv(self, st: _Step, states: torch.Tensor, mask: torch.Tensor) -> None:
+    def _cross_kv(self, st: StepBuffers, states: torch.Tensor, mask: torch.Tensor) -> None:
         """Precompute every layer's cross-attention keys/values for the request into st's static buffers."""
         s = states.shape[1]
         st.cross_k.zero_()  # padded slots hold zero values: a fully masked (null) row then averages zeros
@@ -208,7 +184,7 @@ class Decoder:
 
     # ----------------------------------------------------------------------------------- buffers
 
-    def _buffers(self, batch: int, text_len: int, need: int, sampling: Sampling) -> _Step:
+    def _buffers(self, batch: int, text_len: int, need: int, sampling: Sampling) -> StepBuffers:
         """The step buffers for this request's shape (reused, or made and remembered) with its sampling scalars."""
         cfg = sampling.cfg > 1
         rows = 2 * batch if cfg else batch
@@ -224,7 +200,7 @@ class Decoder:
             long = dict(dtype=torch.long, device=self.device)
             model = dict(dtype=self.dtype, device=self.device)
             cross = (len(self.layers), rows, self.heads, text, self.head_dim)
-            st = _Step(
+            st = StepBuffers(
                 batch=batch,
                 cfg=cfg,
                 greedy=greedy,
@@ -264,7 +240,7 @@ class Decoder:
             self._arange = torch.arange(length_cap, device=self.device)
         return self._k[:, :rows, :, :length], self._v[:, :rows, :, :length]
 
-    def _schedule(self, st: _Step, codes: torch.Tensor | None, prefix_len: int, n_frames: int) -> None:
+    def _schedule(self, st: StepBuffers, codes: torch.Tensor | None, prefix_len: int, n_frames: int) -> None:
         """Fill st.forced and st.seq: per absolute position, the delay pattern's BOS/EOS pads and the prompt.
 
         Code column c (c = 0 is BOS) sits at position prefix_len + c; codebook k holds frame c - k - 1 there,
@@ -282,7 +258,7 @@ class Decoder:
         st.forced.copy_(forced.view(b * k, length))
         st.seq.copy_(st.forced)  # the prompt columns are never written by a step
 
-    def _undelay(self, st: _Step, prefix_len: int, frames: int) -> torch.Tensor:
+    def _undelay(self, st: StepBuffers, prefix_len: int, frames: int) -> torch.Tensor:
         """(B, K, frames): codebook k's frame f was written at position prefix_len + 1 + k + f."""
         b, k = st.batch, self.num_codebooks
         offsets = torch.arange(k, device=self.device)[:, None] + torch.arange(frames, device=self.device)
@@ -326,7 +302,7 @@ class Decoder:
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=attn.scaling)
         return self._linear(attn.out_proj, o.transpose(1, 2).flatten(2))
 
-    def _forward(self, st: _Step, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    def _forward(self, st: StepBuffers, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """x (rows, T, H) input embeddings at absolute positions pos (T,) => last position's logits (rows*K, V) f32."""
         x = x + self._positions.index_select(0, pos)
         length = st.k_cache.shape[3]
@@ -351,37 +327,11 @@ class Decoder:
 
     # -------------------------------------------------------------------------------------- sampling
 
-    def _sample(self, st: _Step, logits: torch.Tensor) -> torch.Tensor:
-        """(rows*K, V) float32 logits => (B*K,) codes. transformers' processors in its order: CFG, temperature,
-        top-k, top-p; then one multinomial draw per row. With top-k the draw runs over the k best candidates
-        only, the same distribution at a fraction of the cost, and top-p then sorts k values, not the
-        vocabulary."""
-        if st.cfg:
-            cond, uncond = logits.chunk(2)
-            logits = uncond + (cond - uncond) * st.scalars[0]
-        if st.greedy:
-            return logits.argmax(-1)
-        scores = logits / st.scalars[1]
-        index = None
-        if st.top_k:  # sample among the k best only: k values instead of the whole vocabulary per row
-            scores, index = torch.topk(
-                scores, st.top_k, sorted=st.top_p
-            )  # (rows, k); top-p needs them sorted
-        if st.top_p:
-            if index is None:  # no top-k: sort the whole vocabulary once
-                scores, index = scores.sort(-1, descending=True)
-            # transformers' rule on ascending order: drop tokens while the cumulative mass <= 1 - top_p
-            drop = scores.flip(-1).softmax(-1).cumsum(-1) <= st.scalars[2]
-            drop[:, -1] = False  # keep at least the most likely token
-            scores = scores.masked_fill(drop.flip(-1), -math.inf)
-        # one multinomial draw per row by inverse CDF: a single uniform per row (cheaper than one
-        # exponential per candidate), no host-side check, reproducible from the generator
-        cdf = scores.softmax(-1).cumsum(-1)  # (rows, n)
-        u = torch.rand(cdf.shape[0], 1, generator=self._gen, device=cdf.device, dtype=cdf.dtype)
-        choice = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).squeeze(1).clamp_(max=cdf.shape[1] - 1)
-        return choice if index is None else index.gather(1, choice[:, None]).squeeze(1)
+    def _sample(self, st: StepBuffers, logits: torch.Tensor) -> torch.Tensor:
+        """(rows*K, V) float32 logits => (B*K,) codes, drawn with the decoder's generator (see `sample`)."""
+        return sample(st, logits, self._gen)
 
-    def _emit(self, st: _Step, logits: torch.Tensor) -> None:
+    def _emit(self, st: StepBuffers, logits: torch.Tensor) -> None:
         """Sample the column at pos + 1, apply the delay pattern / prompt forcing, store it and advance pos."""
         nxt = self._sample(st, logits)
         at = st.pos + 1
@@ -393,7 +343,7 @@ class Decoder:
 
     # ------------------------------------------------------------------------------------- the loop
 
-    def _prefill(self, st: _Step, prefix: torch.Tensor | None, prefix_len: int, p: int) -> None:
+    def _prefill(self, st: StepBuffers, prefix: torch.Tensor | None, prefix_len: int, p: int) -> None:
         """Conditioning prefix + BOS/prompt columns in one forward; samples the first new column (step 1)."""
         b, k = st.batch, self.num_codebooks
         t = prefix_len + 1 + p
@@ -407,7 +357,7 @@ class Decoder:
         st.pos.fill_(t - 1)
         self._emit(st, logits)
 
-    def _decode_one_step(self, st: _Step) -> None:
+    def _decode_one_step(self, st: StepBuffers) -> None:
         """One code column: only tensor ops on st's static buffers (CUDA-graph capturable)."""
         x = self._embed(st.tokens.view(st.batch, self.num_codebooks, 1))  # (B, 1, H)
         if st.cfg:
@@ -415,7 +365,7 @@ class Decoder:
         self._emit(st, self._forward(st, x, st.pos))
 
     def _decode_n_steps(
-        self, st: _Step, total: int, progress: _Progress, cancel: threading.Event | None
+        self, st: StepBuffers, total: int, progress: Progress, cancel: threading.Event | None
     ) -> None:
         """Steps 2..total (the prefill was step 1); each step's column is copied to the host for `progress`.
 
@@ -441,12 +391,12 @@ class Decoder:
             torch.cuda.current_stream().synchronize()
             progress.finished(total)
 
-    def _replayer(self, st: _Step) -> Callable[[], None]:
+    def _replayer(self, st: StepBuffers) -> Callable[[], None]:
         if self.cuda_graphs and st.graph is None:
             st.graph = self._capture(st)
         return st.graph.replay if st.graph is not None else partial(self._decode_one_step, st)
 
-    def _capture(self, st: _Step) -> torch.cuda.CUDAGraph | None:
+    def _capture(self, st: StepBuffers) -> torch.cuda.CUDAGraph | None:
         """Warm up and record one decode step over st's buffers; on failure log once and decode eagerly from now.
 
         Called after a prefill: the warm-up step writes the K/V the real step will write, and a sequence
@@ -480,61 +430,6 @@ class Decoder:
             st.pos.copy_(saved[1])
             self._gen.set_state(saved[2])
         return graph
-
-
-class _Progress:
-    """Reports finished steps to on_step, and the frames they complete to on_frames, in order."""
-
-    def __init__(
-        self,
-        total: int,
-        batch: int,
-        k: int,
-        on_step: StepCallback | None,
-        on_frames: FramesCallback | None,
-        pinned: bool,
-    ) -> None:
-        self.total, self.k, self.on_step, self.on_frames = total, k, on_step, on_frames
-        # row i - 1: the (B*K,) code column written by step i
-        self.columns = torch.zeros((total, batch * k), dtype=torch.long, pin_memory=pinned)
-        self.reported = 0  # steps handed to on_step
-        self.emitted = 0  # new frames handed to on_frames
-
-    def finished(self, done: int) -> None:
-        """Steps 1..done are finished and their columns are in self.columns."""
-        for i in range(self.reported + 1, done + 1):
-            if self.on_step is not None:
-                self.on_step(i, self.total)
-        self.reported = max(self.reported, done)
-        complete = done - (self.k - 1)  # frame f of codebook c is in step f + 1 + c's column
-        if self.on_frames is None or complete <= self.emitted:
-            return
-        steps = self.columns.view(self.total, -1, self.k)  # (total, B, K)
-        frames = [steps[self.emitted + c : complete + c, :, c] for c in range(self.k)]  # K x (n, B)
-        self.on_frames(self.emitted, torch.stack(frames).permute(2, 0, 1).contiguous())  # (B, K, n)
-        self.emitted = complete
-
-
-def _module_linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
-    return layer(x)
-
-
-def _few_rows_linear(layer: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
-    """x (..., in) => (..., out), the same product as layer(x). For the few rows of a decode step, CPU BLAS
-    computes weight @ x.T (a tall GEMM) 1.3-3x faster than x @ weight.T (measured on this project's CPU
-    machines for 2-16 rows at MusicGen's shapes); the prefill's many rows and tiny weights keep the usual
-    call."""
-    rows = x.numel() // x.shape[-1]
-    if rows > FEW_ROWS or layer.weight.numel() < BIG_WEIGHT:
-        return layer(x)
-    # x must be row-major (rows, in) so that x.T is a transposed view: a row-major (in, rows) copy makes
-    # BLAS take a path ~5x slower; and the result is made row-major again (a few rows: a tiny copy) so the
-    # next op sees plain strides (SDPA's CPU flash kernel needs a unit-stride last dim, else it falls back
-    # to its much slower math path)
-    y = (layer.weight @ x.reshape(rows, -1).contiguous().T).T.contiguous()  # (rows, out)
-    if layer.bias is not None:
-        y = y + layer.bias
-    return y.reshape(*x.shape[:-1], layer.out_features)
 
 
 def _round_up(n: int, multiple: int) -> int:

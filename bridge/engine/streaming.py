@@ -1,4 +1,4 @@
-"""Streaming EnCodec decode: audio chunks while codes are still being generated (DESIGN.md §4).
+"""Streaming EnCodec decode: audio chunks while codes are still being generated.
 
 EnCodec 32 kHz is not causal (reflect-padded convs look ahead, an LSTM looks back), so a frame's audio is
 only final once a few later frames exist, and re-decoding the whole prefix for every chunk would cost
@@ -35,9 +35,7 @@ from itertools import cycle
 import numpy as np
 import torch
 
-from bridge.engine.engine import (
-    HOP,  # 640 samples per EnCodec frame: the fallback for codecs without a config
-)
+from bridge.engine.types import HOP  # 640 samples per EnCodec frame: the fallback for codecs without a config
 
 DEFAULT_CHUNK_FRAMES = 25  # 0.5 s of audio per chunk
 DEFAULT_CONTEXT_FRAMES = 25  # 0.5 s re-decoded on the left: ~1e-7 from a full decode (random weights)

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import torch
 
-from bridge.engine.engine import FRAME_RATE, Engine, Sampling, load_engine
+from bridge.engine.engine import Engine
+from bridge.engine.loading import load_engine
 from bridge.engine.streaming import StreamingDecoder, snr_db, stream_decode
+from bridge.engine.types import FRAME_RATE, Sampling, delay_steps
 
 PROMPT = "driving techno loop with a rolling bassline, 128 bpm"
 
@@ -89,7 +91,7 @@ def run_once(
     dev = engine.device
     stream = StreamingDecoder(engine.model.audio_encoder)
     marks: dict[str, float] = {}
-    steps = n_frames + engine.num_codebooks - 1
+    steps = delay_steps(n_frames, engine.num_codebooks)
     streaming = [0.0]  # seconds spent in streaming decode so far
 
     def on_step(done: int, total: int) -> None:

@@ -1,4 +1,4 @@
-"""Tests for bridge.engine.streaming (DESIGN.md §4, "Streaming decode").
+"""Tests for bridge.engine.streaming.
 
 The streamed chunks must tile the output exactly and match one full decode, at a cost bounded per chunk
 (never re-decoding the prefix), and a continuation prompt must be used as context but never emitted.
@@ -12,8 +12,10 @@ import time
 import numpy as np
 import pytest
 import torch
+import transformers
 
-from bridge.engine.engine import HOP, SAMPLE_RATE, load_engine
+from bridge.engine.archs import ARCHS
+from bridge.engine.loading import build_config, load_engine
 from bridge.engine.streaming import (
     DEFAULT_CHUNK_FRAMES,
     DEFAULT_CONTEXT_FRAMES,
@@ -23,6 +25,7 @@ from bridge.engine.streaming import (
     snr_db,
     stream_decode,
 )
+from bridge.engine.types import HOP, SAMPLE_RATE
 
 BATCH, NUM_CODEBOOKS, FRAMES = 2, 4, 200  # 4 s of codes at 50 frames/s
 CODEBOOK_SIZE = 2048
@@ -297,11 +300,6 @@ def test_real_size_codec_accuracy_and_speed():
     Timed single-threaded in process CPU time: on a shared machine wall time mostly measures the
     neighbours; one thread makes CPU time equal to wall time on an idle machine. Best of two runs each.
     """
-    import transformers
-
-    from bridge.engine.archs import ARCHS
-    from bridge.engine.engine import build_config
-
     torch.manual_seed(0)
     codec = transformers.EncodecModel(build_config(ARCHS["small"]).audio_encoder).eval()
     # EncodecModel's own init leaves every codebook at zero, so its audio would not depend on the codes at

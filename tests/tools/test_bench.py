@@ -8,6 +8,9 @@ import math
 import torch
 
 from bridge.cli import main
+from bridge.engine.archs import DEBUG
+from bridge.engine.loading import load_engine
+from bridge.tools.bench import step_weight_bytes
 
 
 def test_bench_debug_prints_the_table_and_writes_json(tmp_path, capsys):
@@ -35,10 +38,6 @@ def test_bench_debug_prints_the_table_and_writes_json(tmp_path, capsys):
 def test_step_weight_bytes_counts_what_a_decode_step_reads():
     """Everything the decoder holds except the gathered token embeddings (and, for plain MusicGen, the
     cross-attention keys/values computed once per request); bf16 halves it."""
-    from bridge.engine.archs import DEBUG
-    from bridge.engine.engine import load_engine
-    from bridge.tools.bench import step_weight_bytes
-
     engine = load_engine("debug", device="cpu")
     decoder = engine.model.decoder
     everything = sum(p.numel() for p in decoder.parameters())

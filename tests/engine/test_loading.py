@@ -1,0 +1,74 @@
+"""Tests for bridge.engine.loading: the debug build, random weights, local directories, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import T5Config
+
+from bridge.engine.archs import ARCHS, TextEncoderArch
+from bridge.engine.loading import build_random_model, byte_tokenizer, load_engine, resolve_dtype
+from bridge.engine.types import ModelError
+
+
+def test_debug_model_is_seeded_and_offline():
+    a, b = build_random_model(ARCHS["debug"], seed=0), build_random_model(ARCHS["debug"], seed=0)
+    for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(p, q), name
+    codebook = a.audio_encoder.quantizer.layers[0].codebook.embed
+    assert codebook.abs().sum() > 0  # random codebooks: different codes decode to different audio
+
+
+def test_byte_tokenizer_handles_any_text():
+    tok = byte_tokenizer()
+    ids = tok(["lo-fi 🎹 beat"], return_tensors="pt").input_ids
+    assert ids[0, -1].item() == 1 and ids.max() < 260
+    assert tok.decode(ids[0], skip_special_tokens=True) == "lo-fi 🎹 beat"
+
+
+def test_local_directory_loads_through_from_pretrained(tmp_path):
+    model = build_random_model(ARCHS["debug"], seed=3)
+    model.save_pretrained(tmp_path)
+    byte_tokenizer().save_pretrained(tmp_path)
+    engine = load_engine(str(tmp_path), device="cpu")
+    assert engine.melody and engine.name == str(tmp_path)
+    ref = model.state_dict()["decoder.lm_heads.0.weight"]
+    assert torch.equal(engine.model.state_dict()["decoder.lm_heads.0.weight"], ref)
+
+
+@pytest.mark.parametrize(
+    "name,match",
+    [
+        ("/nonexistent/model/dir", "does not exist"),
+        ("someone/not-a-model", "--model debug"),
+    ],
+)
+def test_missing_model_is_one_clear_message(name, match):
+    with pytest.raises(ModelError, match=match) as info:
+        load_engine(name, device="cpu")
+    assert "\n" not in str(info.value)
+
+
+def test_non_musicgen_directory_is_refused(tmp_path):
+    T5Config().save_pretrained(tmp_path)
+    with pytest.raises(ModelError, match="not MusicGen"):
+        load_engine(str(tmp_path), device="cpu")
+
+
+def test_dtype_choice():
+    assert resolve_dtype(torch.device("cpu")) == torch.float32
+    assert resolve_dtype(torch.device("cpu"), "bf16") == torch.bfloat16
+    with pytest.raises(ModelError):
+        resolve_dtype(torch.device("cpu"), "int3")
+
+
+def test_unknown_architecture_for_random_weights():
+    with pytest.raises(ModelError, match="unknown architecture"):
+        load_engine("huge", random_weights=True)
+
+
+def test_arch_table_matches_the_releases():
+    assert (ARCHS["small"].hidden_size, ARCHS["small"].num_layers, ARCHS["small"].num_heads) == (1024, 24, 16)
+    assert ARCHS["melody"].melody and ARCHS["melody"].ffn_dim == 4 * 1536
+    assert (ARCHS["large"].hidden_size, ARCHS["large"].num_heads) == (2048, 32)
+    assert ARCHS["melody"].text == TextEncoderArch()
