@@ -12,13 +12,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from bridge import __version__
 from bridge.engine.archs import DEFAULT_MODEL
-from bridge.limits import DEFAULT_PROMPT_SECONDS
+from bridge.protocol import REQUESTS, request_kwargs
 
 EXIT_USAGE = 2
 DEFAULT_OUT = Path("out")
+GENERATE = REQUESTS["generate"]  # the generate options' keys, defaults and ranges
 
 
 class CliError(Exception):
@@ -39,20 +41,55 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 [default: auto]")
 
 
+def _key_help(name: str, text: str) -> str:
+    """An option's help with the generate key's range and default, read from the protocol table."""
+    key = GENERATE.field(name)
+    assert key is not None, name
+    extra = []
+    if key.low is not None and key.high is not None:
+        low = f"more than {_num(key.low)}" if key.low_open else _num(key.low)
+        extra.append(f"{low} to {_num(key.high)}")
+    if key.default is not None:
+        extra.append(f"default: {key.default}")
+    return f"{text} [{'; '.join(extra)}]" if extra else text
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _key_default(name: str):
+    key = GENERATE.field(name)
+    assert key is not None, name
+    return key.default
+
+
 def _add_generate_args(p: argparse.ArgumentParser) -> None:
+    """The generate options. Each is named like its protocol key (`--continue` is `continue`,
+    `--no-normalize` clears `normalize`; `--region` gives both region keys) so that `cmd_generate` maps
+    them onto the request through the protocol's one field table; defaults and ranges come from it too."""
     p.add_argument("prompt", help="text description of the loop, e.g. 'dusty boom bap drums'")
-    p.add_argument("--bpm", type=float, required=True, help="song tempo in quarter notes per minute")
-    p.add_argument("--bars", type=int, required=True, help="loop length in bars")
-    p.add_argument("--time-signature", default="4/4", help="e.g. 4/4, 3/4, 6/8, 7/8 [default: 4/4]")
+    p.add_argument(
+        "--bpm", type=float, required=True, help=_key_help("bpm", "song tempo in quarter notes per minute")
+    )
+    p.add_argument("--bars", type=int, required=True, help=_key_help("bars", "loop length in bars"))
+    p.add_argument(
+        "--time-signature",
+        default=_key_default("time_signature"),
+        help=_key_help("time_signature", "e.g. 4/4, 3/4, 6/8, 7/8"),
+    )
     p.add_argument("--melody", type=Path, help="audio clip whose melody (chroma) steers the generation")
     p.add_argument(
         "--melody-bpm",
         type=float,
-        help="the clip's own tempo, if it differs from --bpm (melody and --continue clips are brought to --bpm)",
+        help=_key_help(
+            "melody_bpm",
+            "the clip's own tempo, if it differs from --bpm (melody and --continue clips are brought to --bpm)",
+        ),
     )
     p.add_argument(
         "--continue",
-        dest="continue_from",
+        dest="continue",
         type=Path,
         metavar="PATH",
         help="audio clip to continue: its last --prompt-seconds (whole beats) prompt the model",
@@ -60,9 +97,11 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--prompt-seconds",
         type=float,
-        default=DEFAULT_PROMPT_SECONDS,
-        help="continuation prompt length in seconds at the song tempo, whole beats of the clip's end "
-        "[default: 4]",
+        default=_key_default("prompt_seconds"),
+        help=_key_help(
+            "prompt_seconds",
+            "continuation prompt length in seconds at the song tempo, whole beats of the clip's end",
+        ),
     )
     p.add_argument(
         "--keep-prompt",
@@ -76,12 +115,32 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
         metavar=("START", "END"),
         help="use only this part of the clip(s), in seconds",
     )
-    p.add_argument("--variations", type=int, default=1, help="takes generated in one batched pass")
-    p.add_argument("--seed", type=int, help="random seed (same seed + same request => same audio)")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy [default: 1.0]")
-    p.add_argument("--top-k", type=int, default=250, help="0 = off [default: 250]")
-    p.add_argument("--top-p", type=float, default=0.0, help="0 = off [default: 0]")
-    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale [default: 3]")
+    p.add_argument(
+        "--variations",
+        type=int,
+        default=_key_default("variations"),
+        help=_key_help("variations", "takes generated in one batched pass"),
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=_key_default("seed"),
+        help=_key_help("seed", "random seed (same seed + same request => same audio); -1 = pick one"),
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=_key_default("temperature"),
+        help=_key_help("temperature", "0 = greedy"),
+    )
+    p.add_argument("--top-k", type=int, default=_key_default("top_k"), help=_key_help("top_k", "0 = off"))
+    p.add_argument("--top-p", type=float, default=_key_default("top_p"), help=_key_help("top_p", "0 = off"))
+    p.add_argument(
+        "--cfg",
+        type=float,
+        default=_key_default("cfg"),
+        help=_key_help("cfg", "classifier-free guidance scale"),
+    )
     p.add_argument(
         "--no-bpm-in-prompt",
         dest="bpm_in_prompt",
@@ -91,15 +150,25 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--loudness",
         type=float,
-        default=-14.0,
+        default=_key_default("loudness"),
         metavar="LUFS",
-        help="integrated loudness target [default: -14]",
+        help=_key_help("loudness", "integrated loudness target"),
     )
-    p.add_argument("--no-normalize", action="store_true", help="skip loudness normalisation")
     p.add_argument(
-        "--sample-rate", type=int, default=44100, help="output rate; 32000 is native [default: 44100]"
+        "--no-normalize", dest="normalize", action="store_false", help="skip loudness normalisation"
     )
-    p.add_argument("--bit-depth", choices=("16", "24", "float"), default="24", help="WAV sample format")
+    p.add_argument(
+        "--sample-rate",
+        type=int,
+        default=_key_default("sample_rate"),
+        help=_key_help("sample_rate", "output rate; 32000 is native"),
+    )
+    p.add_argument(
+        "--bit-depth",
+        choices=GENERATE.field("bit_depth").choices,
+        default=_key_default("bit_depth"),
+        help=_key_help("bit_depth", "WAV sample format"),
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder [default: ./out]")
     p.add_argument(
         "--engine",
@@ -283,40 +352,23 @@ def _progress_bar(enabled: bool):
     return show
 
 
+def generate_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The generate options named like their protocol keys, for the protocol's field table."""
+    region_start, region_end = args.region or (None, None)
+    return {**vars(args), "region_start": region_start, "region_end": region_end}
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
-    from bridge.limits import BIT_DEPTHS
     from bridge.request import GenerationRequest, RequestError
 
-    subtype = BIT_DEPTHS[args.bit_depth]
     try:
-        request = GenerationRequest(
-            prompt=args.prompt,
-            bpm=args.bpm,
-            bars=args.bars,
-            time_signature=args.time_signature,
-            melody=args.melody,
-            melody_bpm=args.melody_bpm,
-            region=tuple(args.region) if args.region else None,
-            continue_from=args.continue_from,
-            prompt_seconds=args.prompt_seconds,
-            keep_prompt=args.keep_prompt,
-            variations=args.variations,
-            seed=args.seed,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
-            cfg=args.cfg,
-            sample_rate=args.sample_rate,
-            bpm_in_prompt=args.bpm_in_prompt,
-            loudness_lufs=None if args.no_normalize else args.loudness,
-            subtype=subtype,
-        )
+        request = GenerationRequest(**request_kwargs(generate_values(args)))
     except RequestError as e:
         raise CliError(str(e)) from e
 
     on_chunk = _chunk_writer(args.stream_dir, request.variations) if args.stream_dir else None
 
-    from bridge.engine.engine import load_engine
+    from bridge.engine.loading import load_engine
     from bridge.pipeline import render
 
     engine = load_engine(resolve_model_name(args.model), device=args.device, dtype=args.dtype)
@@ -347,7 +399,7 @@ def _chunk_writer(folder: Path, takes: int):
         raise CliError(
             f"--stream-dir {folder} already holds chunk-*.wav files from an earlier run; use an empty folder"
         )
-    from bridge.daemon.jobs import write_chunk
+    from bridge.audio.chunks import write_chunk
 
     stopped = False
 
@@ -366,8 +418,9 @@ def _chunk_writer(folder: Path, takes: int):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from bridge.daemon.app import serve
     from bridge.daemon.journal import JournalError
-    from bridge.daemon.server import ServerError, ServerOptions, serve
+    from bridge.daemon.net import ServerError, ServerOptions
 
     logging.getLogger("bridge").setLevel(
         logging.DEBUG if args.verbose > 1 else getattr(logging, args.log_level.upper())
@@ -389,7 +442,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             dtype=args.dtype,
             backend=args.engine,
             warmup=args.warmup,
-            **({"on_ready": midi_hook} if midi_hook else {}),
+            on_ready=midi_hook,
         )
     except (ServerError, JournalError) as e:
         raise CliError(str(e)) from e
@@ -401,51 +454,48 @@ def _midi_hook(args: argparse.Namespace):
         return None
     if not args.midi:
         raise CliError("--midi-clock, --midi-map and --midi-out need --midi PORT")
-    import inspect
+    from bridge.midi import mapfile, ports, service
+    from bridge.midi.mapping import MidiMapError
 
-    from bridge.daemon.server import serve
-    from bridge.midi import service as midi
-
-    if "on_ready" not in inspect.signature(serve).parameters:
-        raise CliError("this daemon cannot host MIDI yet: bridge.server.serve has no on_ready hook")
-    options = midi.MidiOptions(args.midi, args.midi_clock, args.midi_map, args.midi_out)
+    options = service.MidiOptions(args.midi, args.midi_clock, args.midi_map, args.midi_out)
     try:
-        midi.load_mapping(midi.resolve_mapping_path(options.mapping))
-        backend = midi.default_backend()
-        midi.find_port(backend.input_names(), options.port, "input")
+        mapfile.load_mapping(mapfile.resolve_mapping_path(options.mapping))
+        backend = ports.default_backend()
+        ports.find_port(backend.input_names(), options.port, "input")
         if options.out_port:
-            midi.find_port(backend.output_names(), options.out_port, "output")
-    except (midi.MidiError, midi.MidiMapError) as e:
+            ports.find_port(backend.output_names(), options.out_port, "output")
+    except (ports.MidiError, MidiMapError) as e:
         raise CliError(str(e)) from e
 
     def start(server):
-        from bridge.daemon.server import ServerError
+        from bridge.daemon.net import ServerError
 
         try:
-            return midi.attach(server, options, backend=backend).stop
-        except (midi.MidiError, midi.MidiMapError) as e:  # the file changed since it was checked
+            return service.attach(server, options, backend=backend).stop
+        except (ports.MidiError, MidiMapError) as e:  # the file changed since it was checked
             raise ServerError(f"MIDI: {e}") from e
 
     return start
 
 
 def cmd_midi(args: argparse.Namespace) -> int:
-    from bridge.midi import service as midi
+    from bridge.midi import mapfile, monitor, ports
+    from bridge.midi.mapping import MidiMapError
 
     try:
         if args.midi_command == "list":
-            inputs, outputs = midi.list_ports()
+            inputs, outputs = ports.list_ports()
             for title, names in (("inputs", inputs), ("outputs", outputs)):
                 print(f"{title}:" + ("" if names else " (none)"))
                 for name in names:
                     print(f"  {name}")
             return 0
         if args.midi_command == "check":
-            path = args.file if args.file is not None else midi.resolve_mapping_path(None)
-            print(midi.describe_mapping(midi.load_mapping(path)), end="")
+            path = args.file if args.file is not None else mapfile.resolve_mapping_path(None)
+            print(monitor.describe_mapping(mapfile.load_mapping(path)), end="")
             return 0
-        return midi.monitor(args.port, args.midi_map, seconds=args.seconds)
-    except (midi.MidiError, midi.MidiMapError) as e:
+        return monitor.monitor(args.port, args.midi_map, seconds=args.seconds)
+    except (ports.MidiError, MidiMapError) as e:
         raise CliError(str(e)) from e
 
 
@@ -496,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     from bridge.audio.io import AudioError
     from bridge.audio.tempo import LoopError
     from bridge.engine.chroma import ChromaError
-    from bridge.engine.engine import ModelError
+    from bridge.engine.types import ModelError
 
     try:
         return COMMANDS[args.command](args)

@@ -120,8 +120,9 @@ def test_silent_and_nan_clips_name_the_problem(capsys, tmp_path):
 def test_stream_dir_gets_every_chunk_before_the_loop_is_finished(capsys, tmp_path, monkeypatch):
     """--stream-dir: chunk-NNNN.wav files at 32 kHz, all written while generating (before the final decode),
     tiling exactly the generated audio, which they match."""
-    from bridge.engine.engine import HOP, Engine
+    from bridge.engine.engine import Engine
     from bridge.engine.streaming import snr_db
+    from bridge.engine.types import HOP
     from bridge.pipeline import loop_plan
     from bridge.request import GenerationRequest
 
@@ -160,12 +161,12 @@ def test_stream_dir_writes_every_take(capsys, tmp_path):
 
 
 def test_stream_dir_with_old_chunks_is_refused_before_loading(capsys, tmp_path, monkeypatch):
-    import bridge.engine.engine
+    import bridge.engine.loading
 
     def no_loading(*a, **k):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(bridge.engine.engine, "load_engine", no_loading)
+    monkeypatch.setattr(bridge.engine.loading, "load_engine", no_loading)
     stream = tmp_path / "stream"
     stream.mkdir()
     (stream / "chunk-0000.wav").write_bytes(b"an earlier run's chunk")
@@ -179,7 +180,7 @@ def test_stream_dir_with_old_chunks_is_refused_before_loading(capsys, tmp_path, 
 
 
 def test_a_chunk_that_cannot_be_written_stops_the_preview_not_the_loop(capsys, tmp_path, monkeypatch):
-    import bridge.daemon.jobs
+    import bridge.audio.chunks
 
     calls = []
 
@@ -187,7 +188,7 @@ def test_a_chunk_that_cannot_be_written_stops_the_preview_not_the_loop(capsys, t
         calls.append(args)
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(bridge.daemon.jobs, "write_chunk", full_disk)
+    monkeypatch.setattr(bridge.audio.chunks, "write_chunk", full_disk)
     code, out, err = run(
         capsys, *ONE_BAR, "--out", str(tmp_path / "out"), "--stream-dir", str(tmp_path / "s")
     )

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from bridge import protocol
+from bridge.cli import build_parser, generate_values
 from bridge.protocol import parse_request
 from bridge.protocol.to_request import to_generation_request
 from bridge.request import GenerationRequest
@@ -73,3 +74,18 @@ def test_request_kwargs_read_values_named_by_key():
     kw = protocol.request_kwargs(values)
     assert kw["loudness_lufs"] is None and kw["subtype"] == "FLOAT" and kw["seed"] == 5
     assert protocol.request_kwargs({**values, "seed": None})["seed"] is None
+
+
+def test_the_cli_maps_its_options_through_the_same_table():
+    argv = ["generate", "dub", "--bpm", "124", "--bars", "8", "--no-normalize", "--bit-depth", "16"]
+    argv += ["--seed", "3", "--top-k", "50", "--region", "0.5", "1.5", "--time-signature", "7/8"]
+    cli = protocol.request_kwargs(generate_values(build_parser().parse_args(argv)))
+    osc = ["r1", "prompt", "dub", "bpm", 124, "bars", 8, "normalize", 0, "bit_depth", "16", "seed", 3]
+    osc += ["top_k", 50, "region_start", 0.5, "region_end", 1.5, "time_signature", "7/8"]
+    assert cli == protocol.generation_kwargs(parse_request(GEN, osc))
+    assert cli["loudness_lufs"] is None and cli["subtype"] == "PCM_16" and cli["region"] == (0.5, 1.5)
+
+
+def test_the_cli_defaults_are_the_tables():
+    args = build_parser().parse_args(["generate", "x", "--bpm", "120", "--bars", "4"])
+    assert protocol.request_kwargs(generate_values(args)) == protocol.generation_kwargs(gen("prompt", "x"))
