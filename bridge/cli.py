@@ -169,6 +169,14 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
         default=_key_default("bit_depth"),
         help=_key_help("bit_depth", "WAV sample format"),
     )
+    _add_grid_args(p, "grid")
+    p.add_argument(
+        "--grid-margin",
+        type=int,
+        default=_key_default("grid_margin"),
+        metavar="BARS",
+        help=_key_help("grid_margin", "bars generated before and after the loop for the grid fit"),
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder [default: ./out]")
     p.add_argument(
         "--engine",
@@ -185,6 +193,31 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_model_args(p)
+
+
+def _add_grid_args(p: argparse.ArgumentParser, shift_dest: str) -> None:
+    """--grid, --grid-shift (or grid's --shift) and --grid-tolerance, shared by generate and grid."""
+    p.add_argument(
+        "--grid",
+        choices=GENERATE.field("grid").choices,
+        default=_key_default("grid"),
+        help=_key_help("grid", "off: cut as generated; on: fit onto the grid; strict: reject takes too far off"),
+    )
+    p.add_argument(
+        "--grid-shift" if shift_dest == "grid" else "--shift",
+        dest="grid_shift",
+        type=float,
+        default=_key_default("grid_shift"),
+        metavar="BEATS",
+        help=_key_help("grid_shift", "move the bar line by this many beats (e.g. -1, 1, 2 for half a 4/4 bar)"),
+    )
+    p.add_argument(
+        "--grid-tolerance",
+        type=float,
+        default=_key_default("grid_tolerance"),
+        metavar="PCT",
+        help=_key_help("grid_tolerance", "strict: how far off the tempo a take may play, percent"),
+    )
 
 
 def _add_serve_args(p: argparse.ArgumentParser) -> None:
@@ -368,6 +401,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     on_chunk = _chunk_writer(args.stream_dir, request.variations) if args.stream_dir else None
 
+    from bridge.audio.grid import summary_line
     from bridge.engine.loading import load_engine
     from bridge.pipeline import render
 
@@ -382,6 +416,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         on_chunk=on_chunk,
         cancel=threading.Event(),
     )
+    for report in result.grid:
+        print(f"grid: {summary_line(report)}", file=sys.stderr)
     for path in result.paths:
         print(path)
     return 0

@@ -29,3 +29,11 @@ DEFAULT_SAMPLE_RATE = 44100  # Hz
 DEFAULT_BIT_DEPTH = "24"
 
 MODEL_SAMPLE_RATE = 32000  # Hz: MusicGen's EnCodec; streamed preview chunks are written at this rate
+
+# The grid: how a take is fitted onto the song's bars (bridge.audio.grid).
+GRID_MODES = ("off", "on", "strict")  # off: cut as generated; on: fit; strict: regenerate takes too far off
+DEFAULT_GRID = "on"
+GRID_SHIFT_RANGE = (-64.0, 64.0)  # beats the bar line is moved by (the musician's nudge)
+DEFAULT_GRID_MARGIN_BARS, GRID_MARGIN_RANGE = 1, (1, 4)  # bars generated before and after the loop
+DEFAULT_GRID_TOLERANCE_PCT, GRID_TOLERANCE_RANGE = 5.0, (0.5, 50.0)  # strict: % off the tempo still kept
+GRID_MAX_ATTEMPTS = 3  # strict: generations per take before the closest one is kept and reported

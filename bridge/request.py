@@ -19,6 +19,9 @@ from bridge.limits import (
     CFG_RANGE,
     DEFAULT_BIT_DEPTH,
     DEFAULT_CFG,
+    DEFAULT_GRID,
+    DEFAULT_GRID_MARGIN_BARS,
+    DEFAULT_GRID_TOLERANCE_PCT,
     DEFAULT_LOUDNESS_LUFS,
     DEFAULT_PEAK_DBFS,
     DEFAULT_PROMPT_SECONDS,
@@ -26,6 +29,10 @@ from bridge.limits import (
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_K,
     DEFAULT_TOP_P,
+    GRID_MARGIN_RANGE,
+    GRID_MODES,
+    GRID_SHIFT_RANGE,
+    GRID_TOLERANCE_RANGE,
     LOUDNESS_RANGE,
     MAX_BARS,
     MAX_BPM,
@@ -74,6 +81,10 @@ class GenerationRequest:
     loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS  # None => no loudness normalisation
     peak_dbfs: float = DEFAULT_PEAK_DBFS
     subtype: str = BIT_DEPTHS[DEFAULT_BIT_DEPTH]
+    grid: str = DEFAULT_GRID  # off / on / strict: how the take is fitted onto the song's bars
+    grid_shift: float = 0.0  # beats the bar line moves: +1 starts the loop one beat later in the take
+    grid_margin_bars: int = DEFAULT_GRID_MARGIN_BARS  # bars generated before and after the loop to fit in
+    grid_tolerance_pct: float = DEFAULT_GRID_TOLERANCE_PCT  # strict: a take further off is generated again
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise fields once, here
@@ -129,6 +140,13 @@ class GenerationRequest:
         if self.loudness_lufs is not None:
             _number("loudness_lufs", self.loudness_lufs, *LOUDNESS_RANGE)
         _number("peak_dbfs", self.peak_dbfs, -40.0, 0.0)
+        if self.grid not in GRID_MODES:
+            raise RequestError("grid", f"must be one of {', '.join(GRID_MODES)}, got {self.grid!r}")
+        _number("grid_shift", self.grid_shift, *GRID_SHIFT_RANGE)
+        lo, hi = GRID_MARGIN_RANGE
+        if not isinstance(self.grid_margin_bars, int) or not lo <= self.grid_margin_bars <= hi:
+            raise RequestError("grid_margin_bars", f"must be {lo} to {hi} bars, got {self.grid_margin_bars!r}")
+        _number("grid_tolerance_pct", self.grid_tolerance_pct, *GRID_TOLERANCE_RANGE)
         if self.region is not None:
             if len(self.region) != 2 or not all(math.isfinite(v) for v in self.region):
                 raise RequestError("region", "must be two finite numbers: start and end in seconds")

@@ -1466,6 +1466,46 @@ PROTOCOL = {
                     "doc": "WAV sample format"
                 },
                 {
+                    "name": "grid",
+                    "type": "string",
+                    "required": false,
+                    "default": "on",
+                    "choices": [
+                        "off",
+                        "on",
+                        "strict"
+                    ],
+                    "max_length": 8,
+                    "doc": "fit the take onto the song's bars: off = cut as generated, on = warp whatever tempo the model played onto the grid, strict = also generate again a take further off than grid_tolerance"
+                },
+                {
+                    "name": "grid_shift",
+                    "type": "float",
+                    "required": false,
+                    "default": 0.0,
+                    "min": -64.0,
+                    "max": 64.0,
+                    "doc": "beats the bar line moves (e.g. -1, 1, half a bar) when the downbeat was found in the wrong place"
+                },
+                {
+                    "name": "grid_margin",
+                    "type": "int",
+                    "required": false,
+                    "default": 1,
+                    "min": 1,
+                    "max": 4,
+                    "doc": "bars generated before and after the loop for the fit to choose from"
+                },
+                {
+                    "name": "grid_tolerance",
+                    "type": "float",
+                    "required": false,
+                    "default": 5.0,
+                    "min": 0.5,
+                    "max": 50.0,
+                    "doc": "strict: percent off the song tempo a take may play and still be kept"
+                },
+                {
                     "name": "reply_port",
                     "type": "int",
                     "required": false,
@@ -1478,6 +1518,7 @@ PROTOCOL = {
                 "/musicgen/ack",
                 "/musicgen/progress",
                 "/musicgen/chunk",
+                "/musicgen/grid",
                 "/musicgen/done",
                 "/musicgen/error"
             ]
@@ -1697,6 +1738,54 @@ PROTOCOL = {
                     "name": "start_seconds",
                     "type": "f",
                     "doc": "where the chunk starts in the generated audio"
+                }
+            ],
+            "variadic": false
+        },
+        {
+            "address": "/musicgen/grid",
+            "verb": "grid",
+            "doc": "how one take was fitted onto the grid; sent for every take just before done",
+            "args": [
+                {
+                    "name": "id",
+                    "type": "s",
+                    "doc": "request id"
+                },
+                {
+                    "name": "take",
+                    "type": "i",
+                    "doc": "1, 2, ... (the order of done's paths)"
+                },
+                {
+                    "name": "status",
+                    "type": "s",
+                    "doc": "on_grid, beatless (kept the generated timing), off, or too_far (strict)"
+                },
+                {
+                    "name": "played_bpm",
+                    "type": "f",
+                    "doc": "tempo the model actually played; 0 when not measured"
+                },
+                {
+                    "name": "ratio",
+                    "type": "f",
+                    "doc": "stretch applied: played / song tempo (1 = none)"
+                },
+                {
+                    "name": "downbeat",
+                    "type": "f",
+                    "doc": "seconds into the generated take where the bar line was found; -1 if none"
+                },
+                {
+                    "name": "confidence",
+                    "type": "f",
+                    "doc": "0..1, how clear the beat was"
+                },
+                {
+                    "name": "message",
+                    "type": "s",
+                    "doc": "one line for the user, e.g. 'on grid (played 121.7 bpm)'"
                 }
             ],
             "variadic": false

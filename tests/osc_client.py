@@ -281,6 +281,13 @@ class FakeRenderer(Renderer):
             )
             on_progress(1.0)
             self.rendered.append(request)
-            return Rendered(paths, {"fake_s": 0.0})
+            return Rendered(paths, {"fake_s": 0.0}, tuple(self.grid_report(i + 1) for i in range(len(paths))))
         finally:
             self.running.clear()
+
+    @staticmethod
+    def grid_report(take: int) -> dict[str, Any]:
+        """What the real pipeline reports for a take fitted onto the grid (bridge.audio.grid.GridFit.report)."""
+        return {"take": take, "attempts": 1, "status": "on_grid", "message": "on grid (played 121.7 bpm)",
+                "played_bpm": 121.7, "ratio": 1.0142, "first_downbeat": 0.512, "confidence": 0.83,
+                "shift_beats": 0.0}

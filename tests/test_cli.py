@@ -144,7 +144,7 @@ def test_stream_dir_gets_every_chunk_before_the_loop_is_finished(capsys, tmp_pat
     parts = [sf.read(stream / n, dtype="float32") for n in names]
     assert {sr for _, sr in parts} == {32000}
     streamed = np.concatenate([a for a, _ in parts])
-    n_frames = loop_plan(GenerationRequest(prompt="x", bpm=120, bars=1))[2]
+    n_frames = loop_plan(GenerationRequest(prompt="x", bpm=120, bars=1)).frames
     assert len(streamed) == n_frames * HOP
     assert snr_db(seen["audio"][0], streamed) > 60  # 16-bit previews of the same audio (~89 dB here)
 

@@ -7,11 +7,16 @@ from itertools import pairwise
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from signals import clicks
+from synth import drum_take
 
+from bridge import pipeline
+from bridge.audio.acid import read_acid
 from bridge.audio.loops import integrated_loudness, typical_step, wrap_discontinuity
 from bridge.audio.tempo import TimeSignature, loop_samples
 from bridge.engine.types import HOP, SAMPLE_RATE
+from bridge.limits import GRID_MAX_ATTEMPTS
 from bridge.pipeline import loop_plan, render
 from bridge.request import GenerationRequest
 
@@ -127,8 +132,8 @@ def test_progress_is_monotonic_and_ends_at_one(debug_engine, tmp_path):
 def test_40_second_loop_is_exact_through_sliding_windows(debug_engine, tmp_path, clip):
     steps: list[tuple[int, int]] = []
     r = req(
-        bars=10, bpm=60.0, sample_rate=32000, melody=clip(440.0, 3.0, 32000)
-    )  # 10 bars of 4/4 at 60 = 40 s
+        bars=10, bpm=60.0, sample_rate=32000, melody=clip(440.0, 3.0, 32000), grid="off"
+    )  # 10 bars of 4/4 at 60 = 40 s, cut as generated: exactly two windows
     cond_calls = []
     original = debug_engine.generate
 
@@ -160,10 +165,97 @@ def test_streamed_chunks_arrive_during_generation_and_cover_the_new_audio(debug_
         progress_at_chunk.append(progress[0])
 
     render(debug_engine, r, tmp_path, backend=BACKEND, on_progress=on_progress, on_chunk=on_chunk)
-    _, _, n_frames = loop_plan(r)
+    n_frames = loop_plan(r).frames
     assert [c.index for c in chunks] == list(range(len(chunks))) and len(chunks) > 3
     starts = [c.start_sample for c in chunks]
     assert starts[0] == 0 and all(a.end_sample == b.start_sample for a, b in pairwise(chunks))
     assert chunks[-1].end_sample == n_frames * HOP  # the prompt is context, never re-emitted
     assert all(c.audio.shape[0] == 2 for c in chunks)  # every take streams
     assert progress_at_chunk[0] < 0.5  # the first chunk comes long before the loop is finished
+
+
+# --------------------------------------------------------------------------------------------- the grid
+
+
+@pytest.mark.parametrize("grid", ["off", "on", "strict"])
+@pytest.mark.parametrize(
+    "bpm,bars,ts,sr",
+    [(120.0, 1, "4/4", 44100), (123.45, 2, "4/4", 32000), (240.0, 1, "6/8", 44100), (200.0, 2, "7/8", 32000)],
+)
+def test_every_grid_mode_gives_the_exact_length_and_reports_each_take(debug_engine, tmp_path, grid, bpm, bars, ts, sr):
+    r = req(bpm=bpm, bars=bars, time_signature=ts, sample_rate=sr, grid=grid, variations=2)
+    result = render(debug_engine, r, tmp_path, backend=BACKEND)
+    expected = loop_samples(bars, bpm, TimeSignature.parse(ts), sr)
+    assert [sf.info(p).frames for p in result.paths] == [expected, expected]
+    assert [g["take"] for g in result.grid] == [1, 2]
+    # the debug model's random weights play noise: no beat to fit, the generated timing is kept and said so
+    assert {g["status"] for g in result.grid} == ({"off"} if grid == "off" else {"beatless"})
+    assert all(g["attempts"] == 1 for g in result.grid)
+
+
+def test_the_file_carries_its_tempo_and_beats(debug_engine, tmp_path):
+    r = req(bpm=97.5, bars=2, time_signature="7/8", sample_rate=32000)
+    (path,) = render(debug_engine, r, tmp_path, backend=BACKEND).paths
+    acid = read_acid(path.read_bytes())
+    assert acid is not None and acid.tempo == pytest.approx(97.5) and acid.beats == 7  # 2 x 3.5 quarters
+    assert (acid.numerator, acid.denominator, acid.root_note, acid.one_shot) == (7, 8, None, False)
+    comment = sf.SoundFile(path).comment
+    assert "bpm=97.5 bars=2 time_signature=7/8 beats=7 " in comment and "grid=beatless" in comment
+
+
+def _fake_takes(monkeypatch, factors: list[float], seeds: list[int]) -> None:
+    """The model plays a drum loop at `factors[i]` x the requested tempo on attempt i."""
+    played = iter(factors)
+
+    def fake_generate(engine, request, cond, plan, batch, seed, *_):
+        seeds.append(seed)
+        take = drum_take(request.bpm, bars=plan.lead_bars + request.bars + plan.trail_bars + 2,
+                         tempo_factor=next(played), bass=True, seed=5)
+        n = plan.frames * HOP
+        audio = np.zeros(n, np.float32)
+        audio[: min(n, len(take.audio))] = take.audio[:n]
+        return torch.from_numpy(audio)[None].repeat(batch, 1)
+
+    monkeypatch.setattr(pipeline, "_generate", fake_generate)
+
+
+def test_on_fits_a_take_played_off_tempo(debug_engine, tmp_path, monkeypatch):
+    seeds: list[int] = []
+    _fake_takes(monkeypatch, [0.94], seeds)
+    r = req(bpm=120.0, bars=2, sample_rate=32000, loudness_lufs=None)
+    result = render(debug_engine, r, tmp_path, backend=BACKEND)
+    (g,) = result.grid
+    assert g["status"] == "on_grid" and g["played_bpm"] == pytest.approx(112.8, abs=0.5)
+    assert g["ratio"] == pytest.approx(0.94, abs=0.005) and g["message"].startswith("on grid (played 112.")
+    assert sf.info(result.paths[0]).frames == loop_samples(2, 120.0, TimeSignature(4, 4), 32000)
+
+
+def test_strict_generates_a_take_again_until_it_plays_the_tempo(debug_engine, tmp_path, monkeypatch):
+    seeds: list[int] = []
+    _fake_takes(monkeypatch, [0.9, 1.0], seeds)
+    r = req(bpm=120.0, bars=2, sample_rate=32000, grid="strict", grid_tolerance_pct=3.0)
+    (g,) = render(debug_engine, r, tmp_path, backend=BACKEND).grid
+    assert g["attempts"] == 2 and g["status"] == "on_grid" and g["played_bpm"] == pytest.approx(120, abs=0.5)
+    assert len(seeds) == 2 and seeds[0] == r.seed != seeds[1]
+
+
+def test_strict_keeps_the_closest_take_when_attempts_run_out(debug_engine, tmp_path, monkeypatch):
+    seeds: list[int] = []
+    _fake_takes(monkeypatch, [0.88, 0.9, 1.12], seeds)
+    r = req(bpm=120.0, bars=2, sample_rate=32000, grid="strict", grid_tolerance_pct=3.0)
+    result = render(debug_engine, r, tmp_path, backend=BACKEND)
+    (g,) = result.grid
+    assert g["attempts"] == GRID_MAX_ATTEMPTS == len(seeds) and g["status"] == "too_far"
+    assert g["played_bpm"] == pytest.approx(108, abs=0.5)  # 0.9 x 120: the closest of the three
+    assert sf.info(result.paths[0]).frames == loop_samples(2, 120.0, TimeSignature(4, 4), 32000)
+
+
+def test_grid_shift_moves_the_bar_line_by_whole_beats(debug_engine, tmp_path, monkeypatch):
+    firsts = []
+    for shift in (0.0, 1.0, -2.0):
+        _fake_takes(monkeypatch, [1.0], [])
+        (g,) = render(debug_engine, req(bars=1, sample_rate=32000, grid_shift=shift), tmp_path / str(shift),
+                      backend=BACKEND).grid
+        firsts.append(g["first_downbeat"])
+    assert firsts[1] - firsts[0] == pytest.approx(0.5, abs=0.003)  # one beat at 120 bpm
+    assert firsts[2] - firsts[0] == pytest.approx(-1.0, abs=0.003)

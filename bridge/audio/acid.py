@@ -17,6 +17,7 @@ Our loops write: a loop (not one-shot), root note unset, stretch on, the meter, 
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 
@@ -113,3 +114,14 @@ def read_acid(wav: bytes) -> AcidInfo | None:
                             root_note=root if flags & FLAG_ROOT_SET else None,
                             one_shot=bool(flags & FLAG_ONE_SHOT), stretch=bool(flags & FLAG_STRETCH))
     return None
+
+
+def add_acid(fd: int, info: AcidInfo) -> None:
+    """Rewrite the open, readable and writable WAV file `fd` in place with its acid chunk set to `info`."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    wav = b"".join(iter(lambda: os.read(fd, 1 << 20), b""))
+    new = memoryview(with_acid(wav, info))
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.ftruncate(fd, 0)
+    while new:
+        new = new[os.write(fd, new) :]

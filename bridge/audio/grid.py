@@ -208,3 +208,18 @@ def closest_take(results: list[GridFit], bpm: float) -> GridFit:
     if not results:
         raise GridError("no takes to choose from")
     return min(results, key=lambda r: math.inf if r.played_bpm is None else abs(r.played_bpm / bpm - 1.0))
+
+
+def summary_line(report: dict) -> str:
+    """One line for people, from `GridFit.report()` (plus an optional take number and attempt count):
+    'take 2: on grid (played 121.7 bpm), stretched x0.986, bar line at 1.03 s, confidence 0.82'."""
+    parts = [report["message"]]
+    if report.get("played_bpm") is not None:
+        parts.append(f"stretched x{report['ratio']:.3f}")
+    if report.get("first_downbeat") is not None:
+        parts.append(f"bar line at {report['first_downbeat']:.2f} s")
+    parts.append(f"confidence {report['confidence']:.2f}")
+    if report.get("attempts", 1) > 1:
+        parts.append(f"{report['attempts']} attempts")
+    text = ", ".join(parts)
+    return f"take {report['take']}: {text}" if "take" in report else text

@@ -25,6 +25,7 @@ import soundfile as sf
 import soxr
 
 from bridge import names
+from bridge.audio.acid import AcidError, AcidInfo, add_acid
 from bridge.names import WAV_EXT, numbered_name
 
 DEFAULT_MAX_BYTES = 1 << 30  # bytes: refuse to open input files larger than 1 GiB
@@ -299,13 +300,19 @@ def _fsync_directory(directory: Path) -> None:
 
 
 def _write_temp(
-    directory: Path, final_name: str, data: np.ndarray, sr: int, subtype: str, fields: dict[str, str]
+    directory: Path,
+    final_name: str,
+    data: np.ndarray,
+    sr: int,
+    subtype: str,
+    fields: dict[str, str],
+    acid: AcidInfo | None = None,
 ) -> Path:
     """Write and fsync `.final_name.XXXXXXXX.part` in `directory`; on any failure nothing is left behind."""
     for _ in range(_TEMP_NAME_ATTEMPTS):
         tmp = directory / f".{final_name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
         try:  # os.open with 0o666 (not mkstemp's 0o600) so the published file gets the usual umask mode
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
             break
         except FileExistsError:
             continue
@@ -322,8 +329,10 @@ def _write_temp(
                 for key, value in fields.items():  # set before the data so the INFO chunk is planned
                     setattr(handle, key, value)
                 handle.write(data)
+            if acid is not None:
+                add_acid(fd, acid)
             os.fsync(fd)
-        except _SOUNDFILE_ERRORS as exc:
+        except (*_SOUNDFILE_ERRORS, AcidError) as exc:
             raise AudioError(f"{directory / final_name}: cannot write audio: {exc}") from exc
         ok = True
     finally:
@@ -381,15 +390,17 @@ def write_wav_atomic(
     subtype: str = DEFAULT_SUBTYPE,
     metadata: Mapping[str, str] | None = None,
     overwrite: bool = False,
+    acid: AcidInfo | None = None,
 ) -> Path:
     """Write a WAV so that `path` either doesn't exist or holds the complete file; never overwrites
-    an existing file unless `overwrite`. `metadata` keys are WAV_METADATA_FIELDS (e.g. title, comment).
+    an existing file unless `overwrite`. `metadata` keys are WAV_METADATA_FIELDS (e.g. title, comment);
+    `acid` adds the chunk where DAWs read a loop's tempo and length in beats.
     """
     path = Path(path)
     data, sr, fields = _prepare(path.parent, path.name, audio, sr, subtype, metadata)
     if not overwrite and os.path.lexists(path):
         raise AudioError(f"{path} already exists; not overwriting it")
-    tmp = _write_temp(path.parent, path.name, data, sr, subtype, fields)
+    tmp = _write_temp(path.parent, path.name, data, sr, subtype, fields, acid)
     try:
         published = _publish(tmp, path, overwrite)
     except OSError as exc:
@@ -409,6 +420,7 @@ def write_wav_unique(
     sr: int,
     subtype: str = DEFAULT_SUBTYPE,
     metadata: Mapping[str, str] | None = None,
+    acid: AcidInfo | None = None,
 ) -> Path:
     """Write `out_dir/stem.wav`, or stem-2.wav, stem-3.wav, ... if taken; returns the path written.
 
@@ -423,7 +435,7 @@ def write_wav_unique(
         raise AudioError(f"{out_dir}: cannot create output folder: {exc}") from None
     name = f"{stem}{WAV_EXT}"
     data, sr, fields = _prepare(out_dir, name, audio, sr, subtype, metadata)
-    tmp = _write_temp(out_dir, name, data, sr, subtype, fields)
+    tmp = _write_temp(out_dir, name, data, sr, subtype, fields, acid)
     try:
         for candidate in _candidates(out_dir, stem, WAV_EXT):
             if _publish(tmp, candidate, overwrite=False):

@@ -387,6 +387,7 @@ class JobQueue:
             self._emit("progress", job, last)
         timings = {**dict(rendered.timings), "total_s": time.perf_counter() - t0}
         with self._lock:
+            job.grid = tuple(rendered.grid)
             self._finish(job, "done", paths=tuple(str(p) for p in rendered.paths), timings=timings)
 
     def _announce_chunk(self, job: Job, chunk: Any) -> None:

@@ -66,4 +66,4 @@ class PipelineRenderer(Renderer):
             if oom is not None:
                 raise oom from e
             raise
-        return Rendered(tuple(result.paths), dict(result.timings))
+        return Rendered(tuple(result.paths), dict(result.timings), tuple(result.grid))

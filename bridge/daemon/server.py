@@ -416,6 +416,8 @@ class Server(JobListener):
 
     def finished(self, job: Job) -> None:
         if job.state == "done":
+            for report in job.grid:  # one grid reply per take, then done
+                self._broadcast(protocol.grid(job.request_id, report), self._targets(job))
             dgram = self._done_dgram(job)
         else:
             dgram = protocol.error(job.request_id, job.error_code or job.state, job.error or job.state)

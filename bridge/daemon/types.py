@@ -61,6 +61,7 @@ class Job:
     error_code: str = ""
     error: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    grid: tuple[Mapping[str, Any], ...] = ()  # per take, once done: the grid fit reports
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     cancel_reason: str = ""
 
@@ -107,6 +108,7 @@ class Submission:
 class Rendered:
     paths: tuple[Path, ...]
     timings: Mapping[str, float] = field(default_factory=dict)
+    grid: tuple[Mapping[str, Any], ...] = ()  # per take: how it was fitted onto the grid (grid reply)
 
 
 ProgressFn = Callable[[float], None]

@@ -75,6 +75,22 @@ def done(request_id: str, paths: Sequence[str]) -> bytes:
     return encode(reply_address("done"), [request_id, *map(str, paths)])
 
 
+def grid(request_id: str, report: Mapping[str, Any]) -> bytes:
+    """One take's grid fit (`GridFit.report()` plus its take number), as the grid reply's arguments."""
+    played, downbeat = report.get("played_bpm"), report.get("first_downbeat")
+    args = [
+        request_id,
+        int(report["take"]),
+        str(report["status"]),
+        0.0 if played is None else float(played),
+        float(report.get("ratio", 1.0)),
+        -1.0 if downbeat is None else float(downbeat),
+        float(report.get("confidence", 0.0)),
+        cut(clean(str(report.get("message", ""))), MAX_ERROR_MESSAGE),
+    ]
+    return encode(reply_address("grid"), args)
+
+
 def error(request_id: str, code: str, message: str) -> bytes:
     """Never fails on size: the message is cut to MAX_ERROR_MESSAGE characters, then further if needed."""
     if code not in ERRORS:

@@ -22,6 +22,7 @@ from bridge import protocol
 from bridge.daemon.journal import Journal
 from bridge.daemon.net import ServerOptions
 from bridge.daemon.server import Server
+from bridge.protocol.decode import decode_reply
 
 FIGURES: dict[str, object] = {}  # burst and fuzz figures, printed with -s
 
@@ -147,6 +148,22 @@ def test_streamed_chunks_are_announced_as_wav_paths(fake_server, client_of, tmp_
         )
     replies = c.of("s1")
     assert replies.index(chunks[-1]) < replies.index(done)
+
+
+def test_each_take_gets_a_grid_reply_before_done(fake_server, client_of):
+    server = fake_server(FakeRenderer(steps=1))
+    c = client_of(server)
+    c.hello()
+    c.send("generate", "g1", "prompt", "x", "bpm", 120, "bars", 1, "variations", 2, "grid_shift", -1)
+    done = c.wait_for("g1", {"done"})
+    grids = c.of("g1", "grid")
+    assert [r.args[1] for r in grids] == [1, 2]
+    decoded = decode_reply(grids[0].address, list(grids[0].args))
+    assert decoded["status"] == "on_grid" and decoded["played_bpm"] == pytest.approx(121.7, abs=1e-3)
+    assert decoded["downbeat"] == pytest.approx(0.512) and decoded["message"] == "on grid (played 121.7 bpm)"
+    replies = c.of("g1")
+    assert replies.index(grids[-1]) < replies.index(done)
+    assert server.jobs.renderer.rendered[0].grid_shift == -1.0
 
 
 def test_watchers_hear_about_every_job(fake_server, client_of):
