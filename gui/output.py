@@ -7,8 +7,8 @@
 The output device pulls audio through a callback (`render(frames)`) from its own thread, like a PortAudio
 callback stream. `OutputDevice` is a small template; `SoundDeviceOutput` is the PortAudio implementation,
 `FakeOutputDevice` records what it was given for tests, `NullOutput` stands in when there is no device
-(the panel then says preview is unavailable). numpy and sounddevice are imported on first use, not at
-panel start.
+(the panel then says preview is unavailable). sounddevice is optional: without it, or without the PortAudio
+library it loads, every output is a NullOutput that says why.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+
+try:
+    import sounddevice
+except (ImportError, OSError) as _e:  # not installed, or installed without PortAudio (OSError on import)
+    sounddevice = None
+    SOUNDDEVICE_MISSING = f"PortAudio is not available ({_e})"
+else:
+    SOUNDDEVICE_MISSING = ""
 
 log = logging.getLogger(__name__)
 
@@ -116,19 +126,15 @@ class FakeOutputDevice(OutputDevice):
 
     def output(self) -> Any:
         """Everything played so far as one (frames, channels) array."""
-        import numpy as np
-
         if not self.played:
             return np.zeros((0, self.channels or OUTPUT_CHANNELS), np.float32)
         return np.concatenate(self.played)
 
 
 def _sounddevice() -> Any:
-    """The sounddevice module, or PreviewUnavailable (PortAudio missing raises OSError on import)."""
-    try:
-        import sounddevice
-    except (ImportError, OSError) as e:
-        raise PreviewUnavailable(f"PortAudio is not available ({e})") from None
+    """The sounddevice module, or PreviewUnavailable saying why it could not be imported."""
+    if sounddevice is None:
+        raise PreviewUnavailable(SOUNDDEVICE_MISSING)
     return sounddevice
 
 

@@ -9,7 +9,7 @@
 
 The output device (`gui.output`) pulls audio through a callback (`render(frames)`) from its own thread,
 like a PortAudio callback stream: everything the callback touches sits behind one lock, and the GUI
-thread only appends blocks. numpy and soundfile are imported on first use, not at panel start.
+thread only appends blocks.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
+import soundfile
 
 from bridge.limits import MODEL_SAMPLE_RATE
 from gui.output import OUTPUT_CHANNELS, NullOutput, OutputDevice
@@ -38,15 +41,11 @@ class LinearResampler:
     Good enough for previews; the files themselves are written by the daemon at the chosen rate."""
 
     def __init__(self, rate_in: int, rate_out: int, channels: int):
-        import numpy as np
-
         self.step = rate_in / rate_out  # input samples per output sample
         self._prev = np.zeros((1, channels), np.float32)
         self._pos = 1.0  # position of the next output sample in [prev, block...] coordinates
 
     def process(self, block: Any) -> Any:
-        import numpy as np
-
         x = np.concatenate([self._prev, block])
         n = len(x)
         if n < 2:
@@ -63,8 +62,6 @@ class LinearResampler:
 
 def _as_frames(audio: Any, channels: int) -> Any:
     """(frames,), (frames, ch) or (ch, frames) float audio -> float32 (frames, channels)."""
-    import numpy as np
-
     a = np.asarray(audio, dtype=np.float32)
     if a.ndim == 1:
         a = a[:, None]
@@ -79,8 +76,6 @@ def _as_frames(audio: Any, channels: int) -> Any:
 
 
 def _empty_frames() -> Any:
-    import numpy as np
-
     return np.zeros((0, OUTPUT_CHANNELS), np.float32)
 
 
@@ -175,8 +170,6 @@ class PreviewPlayer:
         if key != self._key or self._state != "streaming":
             return False
         try:
-            import soundfile
-
             audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
         except Exception as e:
             log.warning("cannot read preview chunk %s: %s", path, e)
@@ -215,8 +208,6 @@ class PreviewPlayer:
 
     def play_file(self, path: str, loop: bool = False) -> None:
         """Play a finished loop from its start; PreviewUnavailable or OSError-like errors propagate."""
-        import soundfile
-
         audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
         self.stop()
         with self._lock:
@@ -263,8 +254,6 @@ class PreviewPlayer:
     def _release_locked(self, skip_gaps: bool = False) -> None:
         """Move pending chunks that are next in line into the play queue. With skip_gaps, a missing chunk
         (the daemon may fail to write one) is replaced by silence of its length."""
-        import numpy as np
-
         while self._pending:
             if self._next_index not in self._pending:
                 if not skip_gaps:
@@ -309,8 +298,6 @@ class PreviewPlayer:
 
     def _take_locked(self, frames: int) -> Any:
         """Up to `frames` material frames from the stream queue or the file (looping)."""
-        import numpy as np
-
         out = np.zeros((frames, OUTPUT_CHANNELS), np.float32)
         filled = 0
         if self._state == "streaming":
@@ -342,8 +329,6 @@ class PreviewPlayer:
 
     def render(self, frames: int) -> Any:
         """The device callback: `frames` output frames (silence where nothing is queued)."""
-        import numpy as np
-
         out = np.zeros((frames, OUTPUT_CHANNELS), np.float32)
         with self._lock:
             if self._state == "idle":

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import soundfile
 from PyQt6.QtCore import QObject, QPointF, QRunnable, Qt, QThreadPool, pyqtSignal
 from PyQt6.QtGui import QColor, QPainter, QPainterPath, QPixmap
 
@@ -37,8 +39,6 @@ class Thumbnail:
 
 def compute_peaks(audio: Any, columns: int = THUMB_COLUMNS) -> tuple[Any, Any]:
     """(frames,) or (frames, channels) audio -> (mins, maxs), `columns` values each, over all channels."""
-    import numpy as np
-
     a = np.asarray(audio, dtype=np.float32)
     if a.ndim == 2:
         lo, hi = a.min(axis=1), a.max(axis=1)
@@ -56,8 +56,6 @@ def compute_peaks(audio: Any, columns: int = THUMB_COLUMNS) -> tuple[Any, Any]:
 
 def read_thumbnail(path: str, columns: int = THUMB_COLUMNS) -> Thumbnail:
     """Peaks, duration and metadata of an audio file (OSError/RuntimeError if it cannot be read)."""
-    import soundfile
-
     size = os.path.getsize(path)
     if size > MAX_THUMB_BYTES:
         raise OSError(f"{path} is too large for a thumbnail ({size} bytes)")

@@ -23,6 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
 from PyQt6.QtCore import QSettings, QTimer  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
@@ -64,9 +66,6 @@ def wait(app: QApplication, predicate, timeout: float, what: str) -> None:  # no
 
 def write_clip(path: Path) -> Path:
     """A short arpeggio to steer the melody (what a user would drop from their DAW)."""
-    import numpy as np
-    import soundfile as sf
-
     sr, note = 44100, 0.25
     freqs = [220.0, 277.18, 329.63, 440.0, 329.63, 277.18, 246.94, 293.66] * 2
     t = np.arange(int(sr * note)) / sr

@@ -164,6 +164,15 @@ def test_no_portaudio_or_no_device_means_preview_unavailable(monkeypatch):
     p.stop()
 
 
+def test_sounddevice_that_failed_to_import_means_preview_unavailable_with_the_reason(monkeypatch):
+    monkeypatch.setattr(output_module, "sounddevice", None)
+    monkeypatch.setattr(output_module, "SOUNDDEVICE_MISSING", "PortAudio is not available (not found)")
+    with pytest.raises(PreviewUnavailable, match="PortAudio is not available"):
+        list_output_devices()
+    device = open_output_device("Speakers")
+    assert isinstance(device, NullOutput) and "PortAudio" in device.reason
+
+
 def _has_output_device() -> bool:
     try:
         return bool(list_output_devices())
