@@ -3,7 +3,8 @@
 Both run on the same random-weight model built from a real architecture (no download: speed does not
 depend on weight values), with the same conditioning and sampling settings, after one warm-up each, in
 alternating order. Each run streams its frames through the same `StreamingDecoder`, so "first chunk" is
-the time from the request to the first audio a musician could hear.
+the time from the request to the first audio a musician could hear. The grid's costs (the margin bars'
+extra generation, beat analysis + fitting per loop) come from `bridge.tools.bench_grid`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bridge.engine.engine import Engine
 from bridge.engine.loading import load_engine
 from bridge.engine.streaming import StreamingDecoder, snr_db, stream_decode
 from bridge.engine.types import FRAME_RATE, Sampling, delay_steps
+from bridge.tools.bench_grid import format_grid, grid_figures
 
 PROMPT = "driving techno loop with a rolling bassline, 128 bpm"
 
@@ -223,6 +225,7 @@ def bench(
     g = torch.Generator().manual_seed(1)
     codes = torch.randint(0, 2048, (1, engine.num_codebooks, int(stream_seconds * FRAME_RATE)), generator=g)
     stream = streaming_figures(engine, codes.to(engine.device))
+    grid = grid_figures(engine, sampling, chroma)
     weights, bandwidth = step_weight_bytes(engine), read_bandwidth(engine.device)
     floor_ms = 1e3 * weights / bandwidth  # a decode step cannot beat reading its weights once
     for stats in (ours, theirs):
@@ -241,6 +244,7 @@ def bench(
         "transformers": asdict(theirs),
         "speedup": ours.steps_per_s / theirs.steps_per_s,
         "streaming": {"seconds": stream_seconds, **stream},
+        "grid": grid,
         "floor": {"weight_bytes": weights, "read_bandwidth_gbs": bandwidth / 1e9, "step_ms": floor_ms},
     }
 
@@ -281,6 +285,7 @@ def format_table(result: dict) -> str:
         f"{f['read_bandwidth_gbs']:.3g} GB/s measured read = {f['step_ms']:.3g} ms/step; reached: ours "
         f"{o['floor_fraction']:.0%}, transformers {t['floor_fraction']:.0%}"
     )
+    lines.append(format_grid(result["grid"]))
     lines.append(f"speedup (steps/s, ours over transformers' generate): {result['speedup']:.2f}x")
     return "\n".join(lines)
 

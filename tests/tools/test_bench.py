@@ -33,6 +33,10 @@ def test_bench_debug_prints_the_table_and_writes_json(tmp_path, capsys):
     assert floor["weight_bytes"] > 0 and floor["read_bandwidth_gbs"] > 0
     assert math.isclose(floor["step_ms"], floor["weight_bytes"] / floor["read_bandwidth_gbs"] / 1e6)
     assert result["ours"]["floor_fraction"] > 0 and "memory-bandwidth floor" in table
+    grid = result["grid"]
+    assert grid["frames_on"] > grid["frames_off"] and grid["margin_seconds"] == 4.0  # a 2 s bar on each side
+    assert grid["generate_on_s"] > 0 and grid["fit_s"] > 0 and "beat analysis + fit" in table
+    assert grid["fit_status"] == "on_grid" and abs(grid["fit_played_bpm"] - 0.97 * 120) < 0.5
 
 
 def test_step_weight_bytes_counts_what_a_decode_step_reads():
