@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from bridge import __version__
 from bridge.audio.acid import AcidInfo
@@ -240,7 +239,7 @@ def _generate(
     on_chunk: Callable[[Chunk], None] | None,
     cancel: threading.Event | None,
     timings: dict[str, float],
-) -> torch.Tensor:
+) -> np.ndarray:
     """(batch, (P + frames) * 640) decoded 32 kHz audio of `batch` takes; streams chunks when asked."""
     t1 = time.perf_counter()
 

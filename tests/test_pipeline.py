@@ -7,7 +7,6 @@ from itertools import pairwise
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from signals import clicks
 from synth import drum_take
 
@@ -214,7 +213,7 @@ def _fake_takes(monkeypatch, factors: list[float], seeds: list[int]) -> None:
         n = plan.frames * HOP
         audio = np.zeros(n, np.float32)
         audio[: min(n, len(take.audio))] = take.audio[:n]
-        return torch.from_numpy(audio)[None].repeat(batch, 1)
+        return np.repeat(audio[None], batch, axis=0)  # as Engine.decode_codes: (batch, samples)
 
     monkeypatch.setattr(pipeline, "_generate", fake_generate)
 
