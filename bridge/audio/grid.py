@@ -1,13 +1,13 @@
 """Fitting a take onto the song's grid: choose an N-bar downbeat-to-downbeat span and warp it beat by beat.
 
 Output length is exactly round(bars * bar_quarters * 60/bpm * sr) samples (exact rationals, half-up, as in
-bridge/audio/loops.py), plus `tail_samples` that continue past the loop end for the later crossfade fold.
+bridge/audio/tempo.py), plus `tail_samples` that continue past the loop end for the later crossfade fold.
 Every detected beat of the span becomes a knot of a piecewise-linear time map onto the exact grid, so a
 take whose tempo wanders still lands each beat on its grid sample; between beats time runs linearly.
 
 Modes: 'off' keeps the generated timing (today's cut); 'on' fits whatever tempo the model played; 'strict'
 fits too, but marks a take more than `strict_tolerance_pct` off as 'too_far' so the caller can generate
-it again (`should_regenerate`) and, at the limit, keep the closest (`closest_take`). Beatless takes (pads,
+it again (bridge.pipeline does, up to GRID_MAX_ATTEMPTS) and, at the limit, keep the closest (`closest_take`). Beatless takes (pads,
 drones, noise: low analysis confidence) and silence keep the generated timing, status 'beatless'.
 """
 
@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 
 from bridge.audio.beats import BeatAnalysis, GridError, analyze, check_analysable, to_mono
+from bridge.audio.tempo import QUARTERS_PER_WHOLE, LoopError, TimeSignature, loop_samples
 from bridge.audio.warp import warp
+from bridge.limits import DEFAULT_GRID_TOLERANCE_PCT, GRID_MODES
 
-__all__ = ["GridError", "GridFit", "fit", "loop_length", "should_regenerate", "closest_take"]
+__all__ = ["GridError", "GridFit", "fit", "loop_length", "closest_take", "summary_line"]
 
-MODES = ("off", "on", "strict")
+MODES = GRID_MODES
 STATUSES = ("on_grid", "beatless", "off", "too_far")
-DEFAULT_STRICT_TOLERANCE_PCT = 5.0  # percent of the requested tempo
+DEFAULT_STRICT_TOLERANCE_PCT = DEFAULT_GRID_TOLERANCE_PCT  # percent of the requested tempo
 INTRO_COST = 0.02  # span cost added to the first bar of the take: the model's intro bar is often loose
 LATER_COST = 0.001  # per bar of delay: among equal spans, take the earlier
 MISSING_BEAT_COST = 0.05  # per beat of the span that had to be extrapolated past the tracked beats
@@ -64,16 +65,16 @@ class GridFit:
         }
 
 
-def _exact(value: float | int | Fraction) -> Fraction:
-    return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
-
-
 def loop_length(bars: int, bpm: float, beats_per_bar: int, beat_quarters: float, sr: int) -> int:
-    """round(bars * bar_quarters * 60/bpm * sr), computed exactly, rounded once, halves up."""
+    """round(bars * bar_quarters * 60/bpm * sr), exactly as `bridge.audio.tempo.loop_samples` computes it,
+    for a meter given as beats per bar and quarter notes per beat (6/8: 6 beats of 0.5)."""
     if bars < 1 or bpm <= 0 or beats_per_bar < 1 or beat_quarters <= 0 or sr <= 0:
         raise GridError(f"bad loop: bars={bars}, bpm={bpm}, meter={beats_per_bar}x{beat_quarters}, sr={sr}")
-    seconds = bars * beats_per_bar * _exact(beat_quarters) * 60 / _exact(bpm)
-    return math.floor(seconds * sr + Fraction(1, 2))
+    try:
+        meter = TimeSignature(beats_per_bar, int(round(QUARTERS_PER_WHOLE / beat_quarters)))
+        return loop_samples(bars, bpm, meter, sr)
+    except LoopError as e:
+        raise GridError(str(e)) from e
 
 
 def plain_cut(audio: np.ndarray, start: int, length: int) -> np.ndarray:
@@ -196,11 +197,6 @@ def _warp_span(audio, sr, a, beats, first, loop_len, tail, bpm, bars, shift, mod
         message = f"too far off: played {played:.1f} bpm, {off_pct:.1f} % from {bpm:g}"
     return GridFit(out, loop_len, tail, status, message, played, ratio, first_s, a.confidence, float(shift),
                    tuple(float(v) for v in src), tuple(float(v) for v in dst))
-
-
-def should_regenerate(result: GridFit, attempt: int, max_attempts: int) -> bool:
-    """Strict mode: generate again while the take is too far off and attempts remain (attempt counts from 1)."""
-    return result.status == "too_far" and attempt < max_attempts
 
 
 def closest_take(results: list[GridFit], bpm: float) -> GridFit:
