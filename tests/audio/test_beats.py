@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from synth import SR, drum_take, noise, pad
@@ -77,12 +75,3 @@ def test_beatless_material_is_reported(material):
 def test_unanalysable_audio_raises_a_clear_error(audio):
     with pytest.raises(GridError):
         analyze(audio, SR, 120, 4, 1.0)
-
-
-def test_eight_seconds_of_stereo_analyse_well_under_a_second():
-    take = drum_take(120, bars=4, stereo=True, bass=True)  # 4 bars + 2 beats + tail ~ 9.3 s
-    x = take.audio[: 8 * SR]
-    analyze(x, SR, 120, 4, 1.0)
-    start = time.perf_counter()
-    analyze(x, SR, 120, 4, 1.0)
-    assert time.perf_counter() - start < 1.0  # ~0.15 s of CPU measured; slack for a loaded CI machine
