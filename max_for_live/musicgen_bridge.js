@@ -4,8 +4,9 @@
  * Ableton Live -> daemon: on Generate it reads the song tempo and time signature (and, for Melody and
  * Continue, the clip selected in Clip View: its file, the region that plays, the clip's own tempo) and
  * sends /musicgen/generate over [udpsend]. Daemon -> Live: replies arrive from [udpreceive @defer 1];
- * on /musicgen/done it creates the clip(s) in Session or Arrangement (Live 12.0.5+), names them after
- * the prompt, turns warping and looping on. Where Live cannot do that (Live 11, MIDI or frozen track,
+ * /musicgen/grid says how each take was fitted onto the song's grid (shown on the status line with the
+ * result); on /musicgen/done it creates the clip(s) in Session or Arrangement (Live 12.0.5+), names them
+ * after the prompt, turns warping and looping on. Where Live cannot do that (Live 11, MIDI or frozen track,
  * no empty slot) the status line says why and the file path is shown - never a silent failure.
  *
  * Written in ES5 for classic [js] (SpiderMonkey 1.8.5): var and function only, no arrow functions,
@@ -14,7 +15,7 @@
  * is kept between sessions.
  *
  * Patch wiring (see musicgen_bridge.maxpat): inlet 0 takes the UI messages (init, text, generate,
- * cancel, bars, mode, variations, destination, daemon_port, reply_port) and the OSC replies
+ * cancel, bars, mode, variations, destination, grid, grid_shift, daemon_port, reply_port) and the OSC replies
  * (/musicgen/... from [udpreceive], handled in anything()). Outlets are listed under OUTLET_*.
  *
  * The OSC addresses are not typed here: they come from the daemon's protocol export, pasted below by
@@ -40,6 +41,8 @@ var CLIENT_NAME = "m4l";
 var BARS_CHOICES = [1, 2, 4, 8, 16, 32]; // the Bars [live.menu] items, in order
 var MODES = ["generate", "melody", "continue"]; // the Mode [live.tab] items, in order
 var DESTINATIONS = ["session", "arrangement"]; // the Insert [live.tab] items, in order
+var GRID_MODES = ["on", "strict", "off"]; // the Grid [live.menu] items, in order (values of generate's grid key)
+var ON_GRID = "on_grid"; // the grid reply's status of a take fitted onto the grid
 var INSERT_MIN_VERSION = [12, 0, 5]; // ClipSlot/Track.create_audio_clip appeared in Live 12.0.5
 var CONNECT_TIMEOUT_MS = 2500; // no welcome after hello => say the daemon is not answering
 var ACK_TIMEOUT_MS = 4000; // no ack after generate => same
@@ -54,6 +57,8 @@ var settings = {
     mode: 0,
     variations: 1,
     destination: 0,
+    gridIndex: 0, // on
+    gridShift: 0, // beats (the Nudge control)
     daemonPort: 0, // PROTOCOL.default_port, set at the end of this file
     replyPort: 0 // PROTOCOL.default_reply_port
 };
@@ -590,7 +595,9 @@ function composeGenerate(id, req) {
         "bpm", req.bpm,
         "bars", req.bars,
         "time_signature", req.timeSignature,
-        "variations", req.variations
+        "variations", req.variations,
+        "grid", req.grid,
+        "grid_shift", req.gridShift
     ];
     if (req.mode === "melody" || req.mode === "continue") {
         pairs.push(req.mode, req.clip.path);
@@ -609,6 +616,12 @@ function describeRequest(req) {
     var text = req.bars + " bar" + (req.bars === 1 ? "" : "s") + " at " + req.bpm + " BPM " + req.timeSignature;
     if (req.variations > 1) {
         text += ", " + req.variations + " takes";
+    }
+    if (req.grid !== keySpec("generate", "grid").default) {
+        text += ", grid " + req.grid;
+    }
+    if (req.gridShift) {
+        text += ", nudge " + (req.gridShift > 0 ? "+" : "") + req.gridShift + " beat" + (Math.abs(req.gridShift) === 1 ? "" : "s");
     }
     if (req.mode !== "generate") {
         text += ", " + req.mode + " from '" + (req.clip.name || "clip") + "'";
@@ -692,6 +705,22 @@ function destination(index) {
     }
 }
 
+function grid(index) {
+    var i = Math.floor(Number(index));
+    if (i >= 0 && i < GRID_MODES.length) {
+        settings.gridIndex = i;
+    }
+}
+
+/* The Nudge control: beats the bar line moves, kept inside the protocol's range. */
+function grid_shift(beats) {
+    var spec = keySpec("generate", "grid_shift");
+    var v = Number(beats);
+    if (isFinite(v)) {
+        settings.gridShift = round(Math.max(spec.min, Math.min(spec.max, v)), 4);
+    }
+}
+
 function validPort(p) {
     var n = Math.floor(Number(p));
     return n >= 1 && n <= 65535 ? n : 0;
@@ -738,7 +767,9 @@ function generate() {
             bars: currentBars(),
             timeSignature: song.timeSignature,
             variations: settings.variations,
-            mode: MODES[settings.mode]
+            mode: MODES[settings.mode],
+            grid: GRID_MODES[settings.gridIndex],
+            gridShift: settings.gridShift
         };
         if (req.mode !== "generate") {
             req.clip = readSelectedClip();
@@ -754,6 +785,7 @@ function generate() {
             bars: req.bars,
             loopBeats: req.bars * beatsPerBar,
             variations: req.variations,
+            fits: {}, // take number -> how it was fitted onto the grid (the grid replies)
             acked: false
         };
         state.active = id;
@@ -849,6 +881,23 @@ var REPLY_HANDLERS = {
         if (job && state.active === job.id && reply.index === 0) {
             post("MusicGen Bridge: preview " + reply.path + "\n");
         }
+    },
+    grid: function (reply) {
+        var job = state.jobs[reply.id];
+        var take = Math.floor(Number(reply.take));
+        if (!job || !(take >= 1)) {
+            return;
+        }
+        var fit = {
+            status: reply.status === undefined ? "" : reply.status,
+            message: reply.message === undefined ? "" : reply.message,
+            playedBpm: Number(reply.played_bpm),
+            ratio: Number(reply.ratio),
+            downbeat: Number(reply.downbeat),
+            confidence: Number(reply.confidence)
+        };
+        job.fits[take] = fit;
+        post("MusicGen Bridge: take " + take + ": " + fitDetails(fit) + "\n");
     },
     done: function (reply) {
         var id = reply.id;
@@ -1122,6 +1171,77 @@ function fixClipTempo(clip, job) {
     return "off";
 }
 
+/* One take's fit in the daemon's words (its message), or from its status when the message is missing. */
+function describeFit(fit) {
+    if (fit.message) {
+        return fit.message;
+    }
+    var played = fit.playedBpm > 0 ? " (played " + fit.playedBpm.toFixed(1) + " bpm)" : "";
+    if (fit.status === ON_GRID) {
+        return "on grid" + played;
+    }
+    if (fit.status === "beatless") {
+        return "beatless (kept the generated timing)";
+    }
+    if (fit.status === "too_far") {
+        return "too far off" + played;
+    }
+    if (fit.status === "off") {
+        return "grid off (kept the generated timing)";
+    }
+    return "grid: " + (fit.status || "not reported");
+}
+
+/* For the Max window: the fit and what was measured, like the CLI's summary line. */
+function fitDetails(fit) {
+    var parts = [describeFit(fit)];
+    if (fit.playedBpm > 0 && isFinite(fit.ratio)) {
+        parts.push("stretched x" + fit.ratio.toFixed(3));
+    }
+    if (fit.downbeat >= 0) {
+        parts.push("bar line at " + fit.downbeat.toFixed(2) + " s");
+    }
+    if (isFinite(fit.confidence)) {
+        parts.push("confidence " + fit.confidence.toFixed(2));
+    }
+    return parts.join(", ");
+}
+
+/* The status line's word on the grid: take 1's fit, and for several takes how many of the others
+ * landed on the grid. "" when the daemon sent no grid reply (an older daemon). */
+function gridSummary(job, count) {
+    var takes = [];
+    for (var key in job.fits) {
+        if (job.fits.hasOwnProperty(key)) {
+            takes.push(Number(key));
+        }
+    }
+    if (!takes.length) {
+        return "";
+    }
+    takes.sort(function (a, b) {
+        return a - b;
+    });
+    var first = takes[0];
+    var text = describeFit(job.fits[first]);
+    if (count < 2) {
+        return text;
+    }
+    var others = count - 1;
+    var onGrid = 0;
+    for (var i = 1; i < takes.length; i++) {
+        if (takes[i] <= count && job.fits[takes[i]].status === ON_GRID) {
+            onGrid++;
+        }
+    }
+    return "take " + first + " " + text + ", " + onGrid + " of " + others + " other" + (others === 1 ? "" : "s") + " on grid";
+}
+
+function doneText(job, count, text) {
+    var grid = gridSummary(job, count);
+    return "Done: " + (grid ? grid + "; " : "") + text;
+}
+
 function insertTakes(job, paths) {
     var many = paths.length === 1 ? "the loop" : paths.length + " takes";
     if (!paths.length) {
@@ -1132,8 +1252,8 @@ function insertTakes(job, paths) {
     if (version && compareVersion(version, INSERT_MIN_VERSION) < 0) {
         showPaths(paths);
         warn(
-            "Done: " + many + " saved. Live " + version.join(".") + " cannot put audio on the timeline from Max for Live " +
-            "(Live 12.0.5+ can): drag the file shown below into Live, or use the desktop panel"
+            doneText(job, paths.length, many + " saved. Live " + version.join(".") + " cannot put audio on the timeline from Max for Live " +
+            "(Live 12.0.5+ can): drag the file shown below into Live, or use the desktop panel")
         );
         return;
     }
@@ -1150,18 +1270,19 @@ function insertTakes(job, paths) {
             throw e;
         }
         showPaths(paths);
-        warn("Done: " + many + " saved but not inserted: " + e.message + ". The file is shown below");
+        warn(doneText(job, paths.length, many + " saved but not inserted: " + e.message + ". The file is shown below"));
         return;
     }
     if (!outcome.failed.length) {
         showPaths(paths.slice(0, 1));
-        say("Done: " + many + " in " + where + " on " + outcome.where + " (" + outcome.inserted.join(", ") + ")");
+        say(doneText(job, paths.length, many + " in " + where + " on " + outcome.where + " (" + outcome.inserted.join(", ") + ")"));
         return;
     }
     showPaths(outcome.failed);
+    var grid = gridSummary(job, paths.length);
     warn(
         "Inserted " + outcome.inserted.length + " of " + paths.length + ": " + outcome.reasons[0] +
-        ". Not inserted: the file(s) shown below"
+        ". Not inserted: the file(s) shown below" + (grid ? ". Grid: " + grid : "")
     );
 }
 
@@ -1175,7 +1296,8 @@ function insertTakes(job, paths) {
         round, readSong, readWarpMarkers, interpolate, beatsToSeconds, secondsToBeats, readSelectedClip,
         clipRegion, currentBars, composeGenerate, describeRequest, sayHello, noAnswerText, validPort,
         clipName, trackIsAudio, slotIsEmpty, trackLabel, checkTrackTakesAudio, trackIndex, locateHighlightedSlot,
-        sessionTarget, insertSession, insertArrangement, finishClip, fixClipTempo, insertTakes
+        sessionTarget, insertSession, insertArrangement, finishClip, fixClipTempo, describeFit, fitDetails,
+        gridSummary, doneText, insertTakes
     ];
     for (var i = 0; i < helpers.length; i++) {
         helpers[i].local = 1;

@@ -180,8 +180,10 @@
 					"id": "obj-8",
 					"maxclass": "newobj",
 					"numinlets": 1,
-					"numoutlets": 7,
+					"numoutlets": 9,
 					"outlettype": [
+						"bang",
+						"bang",
 						"bang",
 						"bang",
 						"bang",
@@ -193,10 +195,10 @@
 					"patching_rect": [
 						16.0,
 						48.0,
-						150.0,
+						190.0,
 						22.0
 					],
-					"text": "t b b b b b b b"
+					"text": "t b b b b b b b b b"
 				}
 			},
 			{
@@ -770,7 +772,7 @@
 							"parameter_mmax": 65535.0,
 							"parameter_mmin": 1.0,
 							"parameter_shortname": "Daemon Port",
-							"parameter_type": 1,
+							"parameter_type": 0,
 							"parameter_unitstyle": 0
 						}
 					},
@@ -846,7 +848,7 @@
 							"parameter_mmax": 65535.0,
 							"parameter_mmin": 1.0,
 							"parameter_shortname": "Reply Port",
-							"parameter_type": 1,
+							"parameter_type": 0,
 							"parameter_unitstyle": 0
 						}
 					},
@@ -988,9 +990,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						4.0,
-						86.0,
-						392.0,
+						196.0,
+						90.0,
+						200.0,
 						8.0
 					],
 					"setminmax": [
@@ -1022,9 +1024,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						98.0,
+						103.0,
 						392.0,
-						40.0
+						38.0
 					],
 					"saved_attribute_attributes": {
 						"textcolor": {
@@ -1064,13 +1066,239 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						140.0,
+						143.0,
 						392.0,
 						24.0
 					],
 					"readonly": 1,
 					"text": "",
 					"varname": "Path"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-37",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						680.0,
+						180.0,
+						40.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						4.0,
+						85.0,
+						28.0,
+						17.0
+					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
+					"text": "Grid",
+					"textcolor": [
+						0.85,
+						0.85,
+						0.85,
+						1.0
+					]
+				}
+			},
+			{
+				"box": {
+					"annotation": "On: the loop is fitted onto the song's grid whatever tempo the model played. Strict: a take too far off the song tempo is generated again. Off: the loop is cut as generated.",
+					"id": "obj-38",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						680.0,
+						210.0,
+						56.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						32.0,
+						86.0,
+						44.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_enum": [
+								"On",
+								"Strict",
+								"Off"
+							],
+							"parameter_initial": [
+								0
+							],
+							"parameter_initial_enable": 1,
+							"parameter_invisible": 1,
+							"parameter_longname": "Grid",
+							"parameter_mmax": 2,
+							"parameter_shortname": "Grid",
+							"parameter_type": 2
+						}
+					},
+					"varname": "Grid"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-39",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						760.0,
+						180.0,
+						40.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						82.0,
+						85.0,
+						34.0,
+						17.0
+					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
+					"text": "Nudge",
+					"textcolor": [
+						0.85,
+						0.85,
+						0.85,
+						1.0
+					]
+				}
+			},
+			{
+				"box": {
+					"annotation": "Beats the bar line moves when the loop starts in the wrong place (-1, +1, 2 for half a 4/4 bar).",
+					"id": "obj-40",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"parameter_enable": 1,
+					"patching_rect": [
+						760.0,
+						210.0,
+						48.0,
+						15.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						116.0,
+						86.0,
+						40.0,
+						15.0
+					],
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_initial": [
+								0.0
+							],
+							"parameter_initial_enable": 1,
+							"parameter_invisible": 1,
+							"parameter_longname": "Nudge",
+							"parameter_mmax": 8.0,
+							"parameter_mmin": -8.0,
+							"parameter_shortname": "Nudge",
+							"parameter_steps": 33,
+							"parameter_type": 0,
+							"parameter_unitstyle": 1
+						}
+					},
+					"varname": "Nudge"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-41",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						810.0,
+						210.0,
+						40.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						156.0,
+						85.0,
+						32.0,
+						17.0
+					],
+					"saved_attribute_attributes": {
+						"textcolor": {
+							"expression": "themecolor.live_control_fg"
+						}
+					},
+					"text": "beats",
+					"textcolor": [
+						0.85,
+						0.85,
+						0.85,
+						1.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-42",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						680.0,
+						250.0,
+						70.0,
+						22.0
+					],
+					"text": "prepend grid"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-43",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						760.0,
+						250.0,
+						90.0,
+						22.0
+					],
+					"text": "prepend grid_shift"
 				}
 			}
 		],
@@ -1528,6 +1756,78 @@
 					"source": [
 						"obj-5",
 						4
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-42",
+						0
+					],
+					"source": [
+						"obj-38",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-5",
+						0
+					],
+					"source": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-43",
+						0
+					],
+					"source": [
+						"obj-40",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-5",
+						0
+					],
+					"source": [
+						"obj-43",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-38",
+						0
+					],
+					"source": [
+						"obj-8",
+						7
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-40",
+						0
+					],
+					"source": [
+						"obj-8",
+						8
 					]
 				}
 			}

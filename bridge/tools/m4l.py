@@ -58,6 +58,13 @@ REQUIRED_OBJECTS = (
 )
 
 
+# Live's parameter types (a box's valueof.parameter_type). Live keeps an Int parameter in 256 values from
+# 0 (Max for Live's "Int (0-255)"): wider or negative ranges (ports, nudges) must be Float, shown with a
+# unit style, or Live clamps them.
+PARAM_FLOAT, PARAM_INT, PARAM_ENUM = 0, 1, 2
+INT_RANGE = (0, 255)
+
+
 class M4lError(Exception):
     """The device source is missing or inconsistent; the message says what to fix."""
 
@@ -252,6 +259,41 @@ def check_patch(patch: dict[str, Any], js_text: str, export: dict[str, Any]) -> 
     dupes = sorted({n for n in names if names.count(n) > 1 or n is None}, key=str)
     if dupes:
         problems.append(f"parameter long names must be set and unique: {dupes}")
+    return problems + check_parameters(by_id)
+
+
+def check_parameters(by_id: dict[str, Box]) -> list[str]:
+    """What Live would clamp or refuse in the parameter boxes: Int ranges, enum sizes, initial values."""
+    problems: list[str] = []
+    for box in by_id.values():
+        if box.raw.get("parameter_enable") != 1:
+            continue
+        v = box.raw.get("saved_attribute_attributes", {}).get("valueof", {})
+        name = v.get("parameter_longname", box.id)
+        kind, low, high = v.get("parameter_type"), v.get("parameter_mmin", 0), v.get("parameter_mmax")
+        initial = v.get("parameter_initial", [None])[0] if v.get("parameter_initial_enable") == 1 else None
+        if kind == PARAM_ENUM:
+            items = v.get("parameter_enum") or []
+            if not items:
+                problems.append(f"parameter '{name}' is an Enum without items")
+            elif high is not None and high != len(items) - 1:
+                problems.append(f"parameter '{name}' has {len(items)} items but its maximum is {high}")
+            if initial is not None and not (float(initial).is_integer() and 0 <= initial < len(items)):
+                problems.append(f"parameter '{name}' starts at item {initial}, it has {len(items)}")
+            continue
+        if kind not in (PARAM_FLOAT, PARAM_INT) or high is None:
+            continue
+        if kind == PARAM_INT and not INT_RANGE[0] <= low <= high <= INT_RANGE[1]:
+            problems.append(
+                f"parameter '{name}' is an Int from {low:g} to {high:g}: Live's Int parameters hold "
+                f"{INT_RANGE[0]}..{INT_RANGE[1]}; make it a Float with unit style Int"
+            )
+        if not low <= high:
+            problems.append(f"parameter '{name}' has minimum {low:g} above its maximum {high:g}")
+        if initial is not None and not low <= initial <= high:
+            problems.append(f"parameter '{name}' starts at {initial:g}, outside {low:g}..{high:g}")
+        if v.get("parameter_steps", 0) == 1:
+            problems.append(f"parameter '{name}' has 1 step: use 0 (continuous) or at least 2")
     return problems
 
 

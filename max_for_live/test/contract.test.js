@@ -59,7 +59,7 @@ test("no OSC address is typed by hand: they all come from the export", () => {
   const replyVerbs = new Set(exported.replies.map((r) => r.verb));
   const d = loadDevice(null);
   for (const verb of Object.keys(d.ctx.REPLY_HANDLERS)) assert.ok(replyVerbs.has(verb), `reply ${verb}`);
-  for (const verb of ["welcome", "ack", "progress", "chunk", "done", "error", "pong"]) {
+  for (const verb of ["welcome", "ack", "progress", "chunk", "grid", "done", "error", "pong"]) {
     assert.ok(verb in d.ctx.REPLY_HANDLERS, `no handler for ${verb}`);
   }
 });
@@ -72,7 +72,7 @@ test("every key the script sends is a key of its request in the export", () => {
     for (const [, key] of pairs.matchAll(/"(\w+)",/g)) assert.ok(keysOf(verb).has(key), `${verb} ${key}`);
   }
   const req = {
-    prompt: "p", bpm: 120, bars: 4, timeSignature: "4/4", variations: 2, mode: "melody",
+    prompt: "p", bpm: 120, bars: 4, timeSignature: "4/4", variations: 2, mode: "melody", grid: "strict", gridShift: -1,
     clip: { path: "/a.wav", name: "a" }, region: { whole: false, start: 1, end: 2, bpm: 100 },
   };
   const msg = d.ctx.composeGenerate("r1", req);
@@ -90,6 +90,9 @@ test("the patch's menus and tabs list what the script expects, and the [js] box 
   assert.deepEqual(enumOf("Bars").map(Number), [...d.ctx.BARS_CHOICES]);
   assert.deepEqual(enumOf("Mode").map((s) => s.toLowerCase()), [...d.ctx.MODES]);
   assert.deepEqual(enumOf("Insert").map((s) => s.toLowerCase()), [...d.ctx.DESTINATIONS]);
+  const generateKey = (name) => exported.requests.find((r) => r.verb === "generate").keys.find((k) => k.name === name);
+  assert.deepEqual(enumOf("Grid").map((s) => s.toLowerCase()), [...d.ctx.GRID_MODES]);
+  assert.deepEqual([...d.ctx.GRID_MODES].sort(), [...generateKey("grid").choices].sort());
   const js = boxes.find((b) => b.maxclass === "newobj" && b.text.split(" ")[0] === "js");
   assert.equal(js.numinlets, d.ctx.inlets);
   assert.equal(js.numoutlets, d.ctx.outlets);
@@ -97,6 +100,12 @@ test("the patch's menus and tabs list what the script expects, and the [js] box 
   assert.equal(initial("Daemon Port"), exported.default_port);
   assert.equal(initial("Reply Port"), exported.default_reply_port);
   assert.equal(initial("Bars"), d.ctx.settings.barsIndex);
+  assert.equal(d.ctx.GRID_MODES[initial("Grid")], generateKey("grid").default);
+  const nudge = boxes.find((b) => b.varname === "Nudge").saved_attribute_attributes.valueof;
+  assert.equal(nudge.parameter_initial[0], generateKey("grid_shift").default);
+  assert.equal(nudge.parameter_type, 0); // Float: Live's Int parameters cannot go below 0
+  assert.ok(nudge.parameter_mmin >= generateKey("grid_shift").min && nudge.parameter_mmax <= generateKey("grid_shift").max);
+  assert.equal((nudge.parameter_mmax - nudge.parameter_mmin) / (nudge.parameter_steps - 1), 0.5); // half-beat steps
   const variations = exported.requests.find((r) => r.verb === "generate").keys.find((k) => k.name === "variations");
   assert.equal(boxes.find((b) => b.varname === "Takes").saved_attribute_attributes.valueof.parameter_mmax, variations.max);
   // Every message the patch sends to the [js] is a function of the script.

@@ -48,7 +48,7 @@ test("a daemon speaking another protocol version is reported", () => {
   assert.match(d.status(), /Protocol 99 differs/);
 });
 
-test("generate sends the song tempo, bars, time signature, prompt, takes and reply port", () => {
+test("generate sends the song tempo, bars, time signature, prompt, takes, grid fit and reply port", () => {
   const { d, live } = setup({ tempo: 124, numerator: 7, denominator: 8 });
   connect(d);
   d.send("text", "dusty", "boom", "bap", 808);
@@ -63,6 +63,8 @@ test("generate sends the song tempo, bars, time signature, prompt, takes and rep
     bars: 8,
     time_signature: "7/8",
     variations: 3,
+    grid: "on",
+    grid_shift: 0,
     reply_port: 9001,
   });
   assert.equal(Number.isInteger(r.keys.bpm), true); // Max sends it as an int

@@ -1,6 +1,7 @@
 "use strict";
 // Prints, as JSON, the OSC requests the device sends for a few typical sessions (hello, generate in
-// each mode, cancel), so the Python tests can feed them to the daemon's own request parser.
+// each mode, the last with the Grid and Nudge controls set, cancel), so the Python tests can feed them
+// to the daemon's own request parser.
 // Usage: node compose.js <melody-file> <continue-file>
 
 const { loadDevice } = require("./device");
@@ -28,6 +29,8 @@ d.send("mode", 1);
 live.showInClipView(unwarped);
 d.send("generate");
 d.send("mode", 2);
+d.send("grid", 1); // strict
+d.send("grid_shift", -1.5);
 live.showInClipView(warped);
 d.send("generate");
 d.send("cancel");

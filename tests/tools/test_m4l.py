@@ -82,7 +82,7 @@ def test_the_objects_the_device_needs_are_there():
     (start,) = [b for b in BOXES.values() if connected(device, 0, b, 0)]
     assert start["text"].split()[0] == "t" and set(start["text"].split()[1:]) == {"b"}
     assert connected(start, 0, init, 0) and connected(init, 0, js, 0)
-    settings = {"Bars", "Mode", "Takes", "Insert", "Daemon Port", "Reply Port"}
+    settings = {"Bars", "Mode", "Takes", "Insert", "Grid", "Nudge", "Daemon Port", "Reply Port"}
     banged = {
         BOXES[line["destination"][0]].get("varname") for line in LINES if line["source"][0] == start["id"]
     }
@@ -104,6 +104,31 @@ def test_the_sockets_use_the_protocol_defaults_and_udpreceive_defers():
     assert params["Daemon Port"]["parameter_initial"] == [protocol.DEFAULT_PORT]
     assert params["Reply Port"]["parameter_initial"] == [protocol.DEFAULT_REPLY_PORT]
     assert params["Takes"]["parameter_mmax"] == protocol.MAX_VARIATIONS
+    for port in ("Daemon Port", "Reply Port"):  # Float shown as Int: an Int parameter stops at 255
+        assert (params[port]["parameter_type"], params[port]["parameter_unitstyle"]) == (m4l.PARAM_FLOAT, 0)
+
+
+def test_the_grid_controls_follow_the_generate_keys():
+    params = {
+        b["varname"]: b["saved_attribute_attributes"]["valueof"]
+        for b in BOXES.values()
+        if b.get("parameter_enable")
+    }
+    grid, shift = protocol.REQUESTS["generate"].field("grid"), protocol.REQUESTS["generate"].field("grid_shift")
+    modes = [item.lower() for item in params["Grid"]["parameter_enum"]]
+    assert sorted(modes) == sorted(grid.choices) and modes[params["Grid"]["parameter_initial"][0]] == grid.default
+    nudge = params["Nudge"]
+    assert nudge["parameter_type"] == m4l.PARAM_FLOAT and nudge["parameter_unitstyle"] == 1  # Float, shown as one
+    assert (nudge["parameter_mmin"], nudge["parameter_mmax"], nudge["parameter_initial"]) == (-8.0, 8.0, [shift.default])
+    assert shift.low <= nudge["parameter_mmin"] and nudge["parameter_mmax"] <= shift.high
+    assert (nudge["parameter_mmax"] - nudge["parameter_mmin"]) / (nudge["parameter_steps"] - 1) == 0.5
+    # Each control reaches the script through its [prepend grid] / [prepend grid_shift].
+    js = one("js")
+    for varname, word in (("Grid", "grid"), ("Nudge", "grid_shift")):
+        (control,) = [b for b in BOXES.values() if b.get("varname") == varname]
+        (prep,) = [b for b in BOXES.values() if connected(control, 0, b, 0)]
+        assert prep["text"] == f"prepend {word}" and connected(prep, 0, js, 0)
+        assert f"\nfunction {word}(" in JS
 
 
 def test_the_js_box_matches_the_script_and_every_outlet_is_used():
@@ -166,6 +191,26 @@ def test_check_patch_reports_broken_wiring_and_wrong_ports():
             box["text"] = "udpreceive 9001"
     problems = " ".join(m4l.check_patch(broken, JS, export))
     assert "obj-nope" in problems and "9000" in problems and "@defer 1" in problems
+
+
+def test_check_patch_reports_parameters_live_would_clamp():
+    broken = json.loads(json.dumps(PATCH))
+    values = {
+        b["box"]["varname"]: b["box"]["saved_attribute_attributes"]["valueof"]
+        for b in broken["patcher"]["boxes"]
+        if b["box"].get("parameter_enable")
+    }
+    values["Daemon Port"]["parameter_type"] = m4l.PARAM_INT  # 1..65535 in an Int: Live clamps it to 255
+    values["Nudge"]["parameter_initial"] = [9.0]
+    values["Nudge"]["parameter_steps"] = 1
+    values["Grid"]["parameter_mmax"] = 5
+    values["Mode"]["parameter_initial"] = [3]
+    problems = m4l.check_patch(broken, JS, protocol.describe())
+    assert len(problems) == 5, problems
+    text = " ".join(problems)
+    assert "'Daemon Port' is an Int from 1 to 65535" in text and "Float with unit style Int" in text
+    assert "'Nudge' starts at 9" in text and "'Nudge' has 1 step" in text
+    assert "'Grid' has 3 items but its maximum is 5" in text and "'Mode' starts at item 3" in text
 
 
 # --------------------------------------------------------------------------------------------- .amxd
@@ -313,4 +358,5 @@ def test_the_requests_the_device_composes_are_accepted_by_the_daemon(tmp_path):
     assert text.melody is None and text.region is None
     assert str(melody.melody) == clips[0] and melody.region == (0.25, 3.5) and melody.melody_bpm is None
     assert str(cont.continue_from) == clips[1] and cont.variations == 3
+    assert (text.grid, text.grid_shift) == ("on", 0.0) and (cont.grid, cont.grid_shift) == ("strict", -1.5)
     assert cont.region == (0.9375, 2.8125) and cont.melody_bpm == 128.0  # 8 beats in 3.75 s
