@@ -1,11 +1,12 @@
-"""The request form: prompt, tempo, length, seed, takes, sampling, and the clip with its mode.
+"""The request form: prompt, tempo, length, seed, takes, the grid fit and its nudge, sampling, and the clip
+with its mode.
 
     form = GenerateForm()
     values = form.values()                                   # a plain FormValues
     params = build_params(values, seed=7, variations=1)      # generate keys for OscClient.generate
 
-Ranges and defaults come from the protocol table (`bridge.protocol.REQUESTS["generate"]`), so the form
-cannot offer what the daemon would refuse. `build_params` is pure and tested without widgets.
+Ranges and defaults come from the protocol table (`bridge.protocol.REQUESTS["generate"]`, through
+`gui.fields`), so the form cannot offer what the daemon would refuse. `build_params` is pure and tested without widgets.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from PyQt6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -34,8 +34,9 @@ from PyQt6.QtWidgets import (
 from bridge import protocol
 from gui import theme
 from gui.clip_zone import ClipDropZone
+from gui.fields import SPIN_MIN_WIDTH, double_box, int_box, spec
+from gui.grid_controls import GridControls
 
-GENERATE = protocol.REQUESTS["generate"]
 MAX_RECENT_PROMPTS = 20
 TIME_SIGNATURES = ("4/4", "3/4", "6/8", "7/8", "5/4", "12/8", "2/4")
 CLIP_MODES = ("melody", "continue", "both")
@@ -46,14 +47,7 @@ CLIP_MODE_TIPS = {
     "both": "Continue the clip and follow its melody",
 }
 SETTINGS_GROUP = "form"
-SPIN_MIN_WIDTH = 64  # px: number boxes otherwise size themselves for their largest value
 CLIP_SPIN_MIN_WIDTH = 86  # px: room for "same" and "12.50 s"
-
-
-def _spec(name: str) -> protocol.Field:
-    spec = GENERATE.field(name)
-    assert spec is not None, name
-    return spec
 
 
 @dataclass
@@ -65,17 +59,19 @@ class FormValues:
     seed: int = 0
     seed_locked: bool = False
     variations: int = 4  # takes made by the Variations button
-    temperature: float = float(_spec("temperature").default)
-    top_k: int = int(_spec("top_k").default)
-    top_p: float = float(_spec("top_p").default)
-    cfg: float = float(_spec("cfg").default)
+    grid: str = str(spec("grid").default)  # off, on or strict
+    grid_shift: float = float(spec("grid_shift").default)  # beats the bar line moves
+    temperature: float = float(spec("temperature").default)
+    top_k: int = int(spec("top_k").default)
+    top_p: float = float(spec("top_p").default)
+    cfg: float = float(spec("cfg").default)
     clip_path: str = ""
     clip_mode: str = "melody"
     clip_bpm: float = 0.0  # 0 = the clip is at the song tempo
     use_region: bool = False
     region_start: float = 0.0
     region_end: float = 0.0
-    prompt_seconds: float = float(_spec("prompt_seconds").default)
+    prompt_seconds: float = float(spec("prompt_seconds").default)
 
 
 def build_params(
@@ -94,6 +90,8 @@ def build_params(
         "top_k": int(v.top_k),
         "top_p": float(v.top_p),
         "cfg": float(v.cfg),
+        "grid": v.grid,
+        "grid_shift": float(v.grid_shift),
     }
     clip = v.clip_path or None
     if continue_from:
@@ -116,31 +114,6 @@ def build_params(
     return params
 
 
-def _double(name: str, decimals: int, step: float) -> QDoubleSpinBox:
-    spec = _spec(name)
-    box = QDoubleSpinBox()
-    box.setDecimals(decimals)
-    box.setSingleStep(step)
-    box.setRange(float(spec.low if spec.low is not None else 0.0), float(spec.high or 1e6))
-    if spec.default is not None:
-        box.setValue(float(spec.default))
-    box.setToolTip(spec.doc[:1].upper() + spec.doc[1:])
-    box.setKeyboardTracking(False)
-    box.setMinimumWidth(SPIN_MIN_WIDTH)
-    return box
-
-
-def _int(name: str) -> QSpinBox:
-    spec = _spec(name)
-    box = QSpinBox()
-    box.setRange(int(spec.low if spec.low is not None else 0), int(spec.high or 2**31 - 1))
-    if spec.default is not None:
-        box.setValue(int(spec.default))
-    box.setToolTip(spec.doc[:1].upper() + spec.doc[1:])
-    box.setMinimumWidth(SPIN_MIN_WIDTH)
-    return box
-
-
 def _section(text: str) -> QLabel:
     return theme.set_role(QLabel(text.upper()), "section")
 
@@ -161,9 +134,9 @@ class GenerateForm(QWidget):
         self.prompt.lineEdit().setMaxLength(protocol.MAX_PROMPT_CHARS)
         self.prompt.setToolTip("What the loop should sound like. The arrow lists your recent prompts.")
         # tempo and length
-        self.bpm = _double("bpm", 2, 1.0)
+        self.bpm = double_box("bpm", 2, 1.0)
         self.bpm.setValue(120.0)
-        self.bars = _int("bars")
+        self.bars = int_box("bars")
         self.bars.setValue(4)
         self.time_signature = QComboBox()
         self.time_signature.setEditable(True)
@@ -181,10 +154,12 @@ class GenerateForm(QWidget):
             "Keep this seed for the next requests (same seed + same settings = same loop)"
         )
         self.seed_lock.toggled.connect(self._seed_lock_changed)
-        self.variations = _int("variations")
+        self.variations = int_box("variations")
         self.variations.setValue(4)
         self.variations.setPrefix("×")
         self.variations.setToolTip("Takes generated by the Variations button (one batched pass)")
+        # grid fit
+        self.grid = GridControls(self)
         # advanced
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setObjectName("disclosure")
@@ -193,10 +168,10 @@ class GenerateForm(QWidget):
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_toggle.setText("ADVANCED  ·  sampling")
         self.advanced_toggle.toggled.connect(self._show_advanced)
-        self.temperature = _double("temperature", 2, 0.05)
-        self.top_k = _int("top_k")
-        self.top_p = _double("top_p", 2, 0.05)
-        self.cfg = _double("cfg", 1, 0.5)
+        self.temperature = double_box("temperature", 2, 0.05)
+        self.top_k = int_box("top_k")
+        self.top_p = double_box("top_p", 2, 0.05)
+        self.cfg = double_box("cfg", 1, 0.5)
         self.reset_advanced = QToolButton()
         self.reset_advanced.setText("Defaults")
         self.reset_advanced.setToolTip("Back to the model's usual settings (temperature 1, top-k 250, CFG 3)")
@@ -230,19 +205,19 @@ class GenerateForm(QWidget):
             modes.addWidget(button)
         modes.addStretch(1)
         self.mode_buttons["melody"].setChecked(True)
-        self.clip_bpm = _double("melody_bpm", 2, 1.0)
+        self.clip_bpm = double_box("melody_bpm", 2, 1.0)
         self.clip_bpm.setMinimum(0.0)
         self.clip_bpm.setSpecialValueText("same")
         self.clip_bpm.setValue(0.0)
         self.clip_bpm.setToolTip("The clip's own tempo, if it differs from the song (its melody is retimed)")
         self.use_region = QCheckBox("Region")
         self.use_region.setToolTip("Use only part of the clip (seconds)")
-        self.region_start = _double("region_start", 2, 0.25)
-        self.region_end = _double("region_end", 2, 0.25)
+        self.region_start = double_box("region_start", 2, 0.25)
+        self.region_end = double_box("region_end", 2, 0.25)
         self.region_start.setSuffix(" s")
         self.region_end.setSuffix(" s")
         self.use_region.toggled.connect(self._region_toggled)
-        self.prompt_seconds = _double("prompt_seconds", 1, 0.5)
+        self.prompt_seconds = double_box("prompt_seconds", 1, 0.5)
         self.prompt_seconds.setMinimum(0.5)
         self.prompt_seconds.setSuffix(" s")
         self.prompt_seconds.setToolTip("How much of the clip's end prompts a continuation")
@@ -279,6 +254,10 @@ class GenerateForm(QWidget):
         grid.addLayout(seed_row, 3, 0, 1, 2)
         grid.addWidget(theme.set_role(QLabel("Variations"), "muted"), 2, 2)
         grid.addWidget(self.variations, 3, 2)
+        grid.addWidget(theme.set_role(QLabel("Grid"), "muted"), 4, 0)
+        grid.addWidget(self.grid.mode, 5, 0)
+        grid.addWidget(theme.set_role(QLabel("Nudge bar line"), "muted"), 4, 1, 1, 2)
+        grid.addLayout(self.grid.nudge_row, 5, 1, 1, 2)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -301,6 +280,8 @@ class GenerateForm(QWidget):
 
         for box in (self.bpm, self.bars, self.seed, self.variations, self.temperature, self.top_k):
             box.valueChanged.connect(self.changed)
+        self.grid.shift.valueChanged.connect(self.changed)
+        self.grid.mode.currentIndexChanged.connect(self.changed)
         self.prompt.editTextChanged.connect(self.changed)
 
     # ------------------------------------------------------------------ values
@@ -317,6 +298,8 @@ class GenerateForm(QWidget):
             seed=self.seed.value(),
             seed_locked=self.seed_lock.isChecked(),
             variations=self.variations.value(),
+            grid=self.grid.values()[0],
+            grid_shift=self.grid.values()[1],
             temperature=self.temperature.value(),
             top_k=self.top_k.value(),
             top_p=self.top_p.value(),
@@ -338,6 +321,7 @@ class GenerateForm(QWidget):
         self.seed.setValue(v.seed)
         self.seed_lock.setChecked(v.seed_locked)
         self.variations.setValue(v.variations)
+        self.grid.set_values(v.grid, v.grid_shift)
         self.temperature.setValue(v.temperature)
         self.top_k.setValue(v.top_k)
         self.top_p.setValue(v.top_p)

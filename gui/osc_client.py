@@ -31,6 +31,7 @@ from pythonosc.osc_packet import OscPacket
 from bridge import protocol
 from bridge.protocol import ProtocolError
 from bridge.protocol.decode import DecodedReply, decode_reply
+from gui.results import GridReport
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,20 @@ def build_request(verb: str, request_id: str, params: Mapping[str, Any], reply_p
     return protocol.encode(message.address, args)
 
 
+def grid_report(reply: DecodedReply) -> GridReport:
+    """A `grid` reply as a GridReport: 0 bpm means not measured, a downbeat of -1 none found."""
+    played, downbeat = reply["played_bpm"], reply["downbeat"]
+    return GridReport(
+        take=reply["take"],
+        status=reply["status"],
+        message=reply.get("message", ""),
+        played_bpm=played if played > 0 else None,
+        ratio=reply["ratio"],
+        downbeat=downbeat if downbeat >= 0 else None,
+        confidence=reply["confidence"],
+    )
+
+
 class OscClient(QObject):
     """Talks to one daemon. Signals carry the request id first, like the replies."""
 
@@ -117,6 +132,7 @@ class OscClient(QObject):
     ack = pyqtSignal(str, int, str)  # request id, queue position, job id
     progress = pyqtSignal(str, float)
     chunk = pyqtSignal(str, int, str, float)  # request id, index, path, start seconds
+    grid = pyqtSignal(str, object)  # request id, GridReport (one per take, just before done)
     done = pyqtSignal(str, list)  # request id, paths
     error = pyqtSignal(str, str, str)  # request id, code, message
     ok = pyqtSignal(str, str, int)  # request id, verb, count
@@ -317,6 +333,8 @@ class OscClient(QObject):
             self.progress.emit(rid, reply["fraction"])
         elif verb == "chunk":
             self.chunk.emit(rid, reply["index"], reply["path"], reply["start_seconds"])
+        elif verb == "grid":
+            self.grid.emit(rid, grid_report(reply))
         elif verb == "done":
             self.done.emit(rid, list(reply.repeated))
         elif verb == "error":
@@ -352,4 +370,12 @@ class OscClient(QObject):
             self.history.emit(rid, [parts.entries[i] for i in sorted(parts.entries)])
 
 
-__all__ = ["HistoryEntry", "OscClient", "ProtocolError", "build_request", "is_loopback", "resolve_host"]
+__all__ = [
+    "HistoryEntry",
+    "OscClient",
+    "ProtocolError",
+    "build_request",
+    "grid_report",
+    "is_loopback",
+    "resolve_host",
+]

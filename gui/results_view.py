@@ -1,4 +1,5 @@
-"""Finished loops: waveform, prompt, bpm and bars; play / loop / show in folder; drag a row onto a DAW.
+"""Finished loops: waveform, prompt, bpm and bars, the grid fit; play / loop / show in folder; drag a row
+onto a DAW; nudge its bar line (the same loop made again with the bar line moved).
 
 Rows are never deleted from disk by the panel. A row whose file has gone is shown as missing and cannot
 be dragged.
@@ -24,12 +25,24 @@ from PyQt6.QtWidgets import (
 
 from gui import theme
 from gui.drag import start_file_drag
-from gui.results import ResultEntry
+from gui.results import ResultEntry, half_bar_beats, nudge_blocked
 from gui.waveform import Thumbnail, paint_waveform
-from gui.widgets import ElidedLabel
+from gui.widgets import ElidedLabel, FittedLabel
 
 ROW_HEIGHT = 74
 WAVE_SIZE = QSize(150, 52)
+GRID_ROLES = {"on_grid": "ok", "too_far": "warn"}  # the fit's colour; other statuses are muted
+NUDGE_MENU = "Nudge bar line…"
+
+
+def nudge_choices(entry: ResultEntry) -> tuple[tuple[str, float], ...]:
+    """(menu text, beats) of the nudges offered for a row: one beat either way and half a bar."""
+    half = half_bar_beats(entry.time_signature or str((entry.request or {}).get("time_signature", "")))
+    return (
+        ("1 beat earlier (−1)", -1.0),
+        ("1 beat later (+1)", 1.0),
+        (f"Half a bar ({half:+g} beats)", half),
+    )
 
 
 class WaveWidget(QWidget):
@@ -81,6 +94,7 @@ class ResultRow(QFrame):
     reveal_requested = pyqtSignal(str)
     continue_requested = pyqtSignal(str)
     clip_requested = pyqtSignal(str)
+    nudge_requested = pyqtSignal(str, float)  # path, beats the bar line moves
     pressed = pyqtSignal(str)
 
     def __init__(self, entry: ResultEntry, parent: QWidget | None = None):
@@ -92,6 +106,7 @@ class ResultRow(QFrame):
         self.wave = WaveWidget()
         self.title = ElidedLabel()
         self.detail = theme.set_role(ElidedLabel(), "muted")
+        self.fit = theme.set_role(FittedLabel(), "muted")
         self.file = theme.set_role(ElidedLabel(), "muted")
         self.play = QToolButton()
         self.play.setIcon(theme.icon("play"))
@@ -113,7 +128,11 @@ class ResultRow(QFrame):
         text.setSpacing(1)
         text.addWidget(self.title)
         text.addWidget(self.detail)
-        text.addWidget(self.file)
+        last = QHBoxLayout()
+        last.setSpacing(8)
+        last.addWidget(self.fit)
+        last.addWidget(self.file, 1)
+        text.addLayout(last)
         self.play.setFixedSize(34, 34)
         self.play.setStyleSheet("padding: 0; border-radius: 17px;")
         self.play.setIconSize(QSize(18, 18))
@@ -137,6 +156,11 @@ class ResultRow(QFrame):
         self.detail.setText(" · ".join(p for p in (e.describe(), when) if p))
         exists = e.exists
         self.file.setText(e.name if exists else f"{e.name} (file missing)")
+        self.fit.setText(e.grid_text)
+        self.fit.setVisible(bool(e.grid_text))
+        role = GRID_ROLES.get(e.grid_status, "muted")
+        if self.fit.property("role") != role:
+            theme.repolish(theme.set_role(self.fit, role))
         self.play.setEnabled(exists)
         self.folder.setEnabled(exists)
         if not exists:
@@ -204,7 +228,12 @@ class ResultRow(QFrame):
         super().mouseReleaseEvent(event)
 
     def contextMenuEvent(self, event) -> None:  # noqa: ANN001
+        self.build_menu().exec(event.globalPos())
+
+    def build_menu(self) -> QMenu:
+        """The row's context menu (built fresh each time: what is enabled follows the entry)."""
         menu = QMenu(self)
+        menu.setToolTipsVisible(True)
         items = (
             ("Play", lambda: self.play_requested.emit(self.entry.path, self.loop.isChecked())),
             ("Show in folder", lambda: self.reveal_requested.emit(self.entry.path)),
@@ -217,7 +246,26 @@ class ResultRow(QFrame):
             action.triggered.connect(slot)
             action.setEnabled(self.entry.exists)
             menu.addAction(action)
-        menu.exec(event.globalPos())
+        menu.addSeparator()
+        menu.addMenu(self._nudge_menu(menu))
+        return menu
+
+    def _nudge_menu(self, parent: QMenu) -> QMenu:
+        nudge = QMenu(NUDGE_MENU, parent)
+        nudge.setToolTipsVisible(True)
+        blocked = nudge_blocked(self.entry)
+        tip = blocked or (
+            "Make this loop again with its bar line moved: same seed and settings, so the same music, "
+            "only the downbeat sits elsewhere"
+        )
+        nudge.menuAction().setToolTip(tip)
+        nudge.menuAction().setStatusTip(tip)
+        nudge.setEnabled(not blocked)
+        for text, beats in nudge_choices(self.entry):
+            action = QAction(text, nudge)
+            action.triggered.connect(lambda _=False, b=beats: self.nudge_requested.emit(self.entry.path, b))
+            nudge.addAction(action)
+        return nudge
 
 
 class ResultsView(QListWidget):
@@ -228,6 +276,7 @@ class ResultsView(QListWidget):
     reveal_requested = pyqtSignal(str)
     continue_requested = pyqtSignal(str)
     clip_requested = pyqtSignal(str)
+    nudge_requested = pyqtSignal(str, float)
     selection_changed = pyqtSignal(str)
 
     def __init__(self, parent: QWidget | None = None):
@@ -248,6 +297,10 @@ class ResultsView(QListWidget):
                 row.entry.prompt = entry.prompt
             if entry.created and not row.entry.created:
                 row.entry.created = entry.created
+            if entry.request is not None and row.entry.request is None:
+                row.entry.request = entry.request
+            if entry.grid_text and not row.entry.grid_text:
+                row.entry.grid_status, row.entry.grid_text = entry.grid_status, entry.grid_text
             row.refresh()
             return row, False
         row = ResultRow(entry)
@@ -257,6 +310,7 @@ class ResultsView(QListWidget):
             "reveal_requested",
             "continue_requested",
             "clip_requested",
+            "nudge_requested",
         ):
             getattr(row, name).connect(getattr(self, name))
         row.pressed.connect(self.select_path)

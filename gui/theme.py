@@ -46,6 +46,8 @@ QFrame#header {{ background: {CARD}; border-bottom: 1px solid {BORDER}; }}
 QFrame#transport {{ background: {CARD}; border-top: 1px solid {BORDER}; }}
 QLabel[role="section"] {{ color: {MUTED}; font-size: 8.5pt; font-weight: 600; letter-spacing: 1px; }}
 QLabel[role="muted"] {{ color: {MUTED}; }}
+QLabel[role="ok"] {{ color: {OK}; }}
+QLabel[role="warn"] {{ color: {WARN}; }}
 QLabel[role="title"] {{ font-size: 12pt; font-weight: 700; }}
 QLabel[role="value"] {{ font-family: "DejaVu Sans Mono", "Menlo", "Consolas", monospace; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{

@@ -3,7 +3,8 @@
     [Generate] [Variations] [Continue] [Cancel]                              [MIDI learn]
 
 `submit` turns the form into a generate request (checked against the protocol table before it is
-sent) and hands the sent job to the jobs list; `sent` then asks the window to save its settings.
+sent) and hands the sent job to the jobs list; `sent` then asks the window to save its settings. `nudge`
+sends a result's own request again with its bar line moved (a result row's "Nudge bar line…").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from gui.form import GenerateForm, build_params
 from gui.messages import NOT_CONNECTED, friendly_error
 from gui.midi_learn import MidiLearnButton
 from gui.osc_client import OscClient
+from gui.results import nudge_blocked, nudged_request
 from gui.waveform import Thumbnail
 from gui.window.banner import Banner
 from gui.window.jobs import JobsController
@@ -61,6 +63,7 @@ class ComposeController(QObject):
         self.midi_learn.failed.connect(lambda r: self.banner.show_message(f"MIDI learn did not work: {r}"))
         r = results.view
         r.continue_requested.connect(lambda p: self.submit("continue", continue_from=p))
+        r.nudge_requested.connect(self.nudge)
         r.clip_requested.connect(self.form.clip.set_clip)
         r.selection_changed.connect(lambda _p: self.update_actions())
         results.loader.loaded.connect(self._on_thumbnail)
@@ -134,6 +137,31 @@ class ComposeController(QObject):
         self.banner.hide_message()
         self.form.remember_prompt(v.prompt)
         self.jobs.add(rid, kind, params)
+        self.update_actions()
+        self.sent.emit(rid)
+        return rid
+
+    def nudge(self, path: str, beats: float) -> str:
+        """Make the loop at `path` again from its own request (same seed, same keys: the same music) with
+        its bar line `beats` further; returns the request id ('' if nothing was sent)."""
+        row = self.results.view.rows.get(path)
+        if row is None:
+            return ""
+        blocked = nudge_blocked(row.entry)
+        if blocked:
+            self.banner.show_message(blocked, "info")
+            return ""
+        if not self.client.connected:
+            self.banner.show_message(friendly_error(NOT_CONNECTED))
+            return ""
+        params = nudged_request(row.entry, beats)
+        try:
+            rid = self.client.generate(params)
+        except ProtocolError as e:
+            self.banner.show_message(friendly_error(e.code, str(e)))
+            return ""
+        self.banner.hide_message()
+        self.jobs.add(rid, "nudge", params, select_take=row.entry.take or 1)
         self.update_actions()
         self.sent.emit(rid)
         return rid

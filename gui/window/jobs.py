@@ -1,6 +1,6 @@
 """The jobs this panel sent, and every reply routed to them by request id.
 
-    submit -> add(rid) -> ack (queued) -> progress / chunk -> done (results) | error (banner, row)
+    submit -> add(rid) -> ack (queued) -> progress / chunk -> grid (per take) -> done (results) | error
 
 Status and history requests are the panel's own too: a status answer goes to the job it asked about
 (or, for the daemon's own status, out as `daemon_status`), a history answer to the results. Queued jobs'
@@ -22,7 +22,7 @@ from bridge.protocol import FINAL_STATES
 from gui.jobs_view import JobsView
 from gui.messages import friendly_error
 from gui.osc_client import HistoryEntry, OscClient
-from gui.results import ResultEntry, entries_from_history
+from gui.results import GridReport, ResultEntry, entries_from_history
 from gui.window.banner import Banner
 from gui.window.results import ResultsController
 
@@ -38,6 +38,7 @@ class PanelJob:
     job_id: str = ""
     chunks: int = 0
     state: str = "sending"
+    select_take: int = 1  # the take selected in the results when it is done (a nudge: the nudged one)
 
 
 def job_detail(p: dict[str, Any]) -> str:
@@ -52,7 +53,17 @@ def job_detail(p: dict[str, Any]) -> str:
         parts.append(f"melody of {os.path.basename(p['melody'])}")
     if p.get("continue"):
         parts.append(f"continues {os.path.basename(p['continue'])}")
+    if p.get("grid_shift"):
+        parts.append(f"bar line {p['grid_shift']:+g} beat{'s' if abs(p['grid_shift']) != 1 else ''}")
     return " · ".join(parts)
+
+
+def _with_grids(entries: list[ResultEntry], grids: dict[int, GridReport]) -> list[ResultEntry]:
+    """Each take's grid fit onto its entry (done's paths are in take order: 1, 2, ...)."""
+    for take, entry in enumerate(entries, start=1):
+        if take in grids:
+            entry.set_grid(grids[take])
+    return entries
 
 
 class JobsController(QObject):
@@ -70,10 +81,12 @@ class JobsController(QObject):
         self.jobs: dict[str, PanelJob] = {}
         self._status_for: dict[str, str] = {}  # status request id -> job request id ('' = daemon status)
         self._history_rids: set[str] = set()
+        self._grids: dict[str, dict[int, GridReport]] = {}  # request id -> take -> its fit, until done
         c = client
         c.ack.connect(self._on_ack)
         c.progress.connect(self._on_progress)
         c.chunk.connect(self._on_chunk)
+        c.grid.connect(self._on_grid)
         c.done.connect(self._on_done)
         c.error.connect(self._on_error)
         c.ok.connect(self._on_ok)
@@ -89,8 +102,8 @@ class JobsController(QObject):
 
     # ------------------------------------------------------------------ requests
 
-    def add(self, rid: str, kind: str, params: dict[str, Any]) -> None:
-        self.jobs[rid] = PanelJob(rid, kind, params)
+    def add(self, rid: str, kind: str, params: dict[str, Any], select_take: int = 1) -> None:
+        self.jobs[rid] = PanelJob(rid, kind, params, select_take=select_take)
         self.view.add(rid, params["prompt"] or "(no prompt)", job_detail(params))
 
     def active_ids(self) -> list[str]:
@@ -160,11 +173,16 @@ class JobsController(QObject):
         if row is not None and row.active:
             row.set_progress(row.bar.value() / 1000.0, job.chunks)
 
+    def _on_grid(self, rid: str, report: GridReport) -> None:
+        self._grids.setdefault(rid, {})[report.take] = report
+
     def _on_done(self, rid: str, paths: list) -> None:
         job = self.jobs.get(rid)
         created = datetime.datetime.now().isoformat(timespec="seconds")
+        grids = self._grids.pop(rid, {})
         if job is None:  # another client's job (a MIDI pad, the Max device): list its loops too
-            self.results.add_newest([ResultEntry.from_path(path, created=created) for path in paths])
+            entries = [ResultEntry.from_path(path, created=created) for path in paths]
+            self.results.add_newest(_with_grids(entries, grids))
             return
         job.state = "done"
         row = self.view.row(rid)
@@ -177,12 +195,16 @@ class JobsController(QObject):
                 path, prompt=job.params.get("prompt", ""), created=created, job=job.job_id
             )
             entry.time_signature = job.params.get("time_signature", "")
+            entry.request = dict(job.params)  # what made it: a nudge sends it again
             entries.append(entry)
-        self.results.add_newest(entries, select=True)
+        self.results.add_newest(_with_grids(entries, grids), select=True)
+        if 1 < job.select_take <= len(entries):
+            self.results.view.select_path(entries[job.select_take - 1].path)
         self.changed.emit()
 
     def _on_error(self, rid: str, code: str, message: str) -> None:
         job = self.jobs.get(rid)
+        self._grids.pop(rid, None)
         if rid in self._status_for:
             target = self._status_for.pop(rid)
             if target and code == "not_found":

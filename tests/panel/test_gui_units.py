@@ -292,6 +292,8 @@ def test_form_settings_survive_a_restart(qtbot, tmp_path):
             seed=77,
             seed_locked=True,
             variations=3,
+            grid="strict",
+            grid_shift=-1.5,
             temperature=0.8,
             top_k=100,
             top_p=0.9,
@@ -322,6 +324,7 @@ def test_form_settings_survive_a_restart(qtbot, tmp_path):
     )
     assert (v.variations, v.temperature, v.top_k, v.top_p, v.cfg) == (3, 0.8, 100, 0.9, 5.0)
     assert (v.clip_path, v.clip_mode, v.clip_bpm, v.use_region) == (str(clip), "both", 90.0, True)
+    assert (v.grid, v.grid_shift) == ("strict", -1.5)
     assert again.recent_prompts() == ["acid line", "older prompt"]
     assert again.next_seed() == 77  # locked
     again.seed_lock.setChecked(False)
