@@ -6,6 +6,7 @@ Also the daemon-as-a-subprocess helpers and an in-memory fake renderer shared by
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -25,6 +26,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge.audio.io import write_wav_unique
 from bridge.daemon.types import JobError, Rendered, Renderer
+from bridge.protocol import ProtocolError
+from bridge.protocol.decode import DecodedReply, decode_reply
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -47,6 +50,19 @@ class Reply:
     @property
     def verb(self) -> str:
         return self.address.rsplit("/", 1)[-1]
+
+    @property
+    def decoded(self) -> DecodedReply:
+        """The arguments by name, typed from the reply table (ProtocolError for a reply that breaks it)."""
+        return decode_reply(self.address, self.args)
+
+    @functools.cached_property
+    def request_id(self) -> str | None:
+        """The request id the reply answers; None for a datagram that is not a well-formed reply."""
+        try:
+            return self.decoded.request_id
+        except ProtocolError:
+            return None
 
 
 class OscTestClient:
@@ -132,7 +148,7 @@ class OscTestClient:
 
     def wait_for(self, request_id: str, verbs: Iterable[str], timeout: float = 10.0) -> Reply:
         verbs = set(verbs)
-        return self.wait(lambda r: r.verb in verbs and r.args[:1] == (request_id,), timeout)
+        return self.wait(lambda r: r.verb in verbs and r.request_id == request_id, timeout)
 
     def wait_count(
         self, predicate: Callable[[Reply], bool], count: int, timeout: float = 10.0
@@ -150,9 +166,7 @@ class OscTestClient:
 
     def of(self, request_id: str, verb: str | None = None) -> list[Reply]:
         with self._cond:
-            return [
-                r for r in self.replies if r.args[:1] == (request_id,) and (verb is None or r.verb == verb)
-            ]
+            return [r for r in self.replies if r.request_id == request_id and (verb is None or r.verb == verb)]
 
     def ping(self, request_id: str = "ping", timeout: float = 10.0) -> float:
         t0 = time.monotonic()
