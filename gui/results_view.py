@@ -27,9 +27,9 @@ from gui import theme
 from gui.drag import start_file_drag
 from gui.results import ResultEntry, half_bar_beats, nudge_blocked
 from gui.waveform import Thumbnail, paint_waveform
-from gui.widgets import ElidedLabel, FittedLabel
+from gui.widgets import ElidedLabel
 
-ROW_HEIGHT = 74
+ROW_HEIGHT = 88  # px: prompt, details, grid fit, file name
 WAVE_SIZE = QSize(150, 52)
 GRID_ROLES = {"on_grid": "ok", "too_far": "warn"}  # the fit's colour; other statuses are muted
 NUDGE_MENU = "Nudge bar line…"
@@ -106,7 +106,7 @@ class ResultRow(QFrame):
         self.wave = WaveWidget()
         self.title = ElidedLabel()
         self.detail = theme.set_role(ElidedLabel(), "muted")
-        self.fit = theme.set_role(FittedLabel(), "muted")
+        self.fit = theme.set_role(ElidedLabel(), "muted")
         self.file = theme.set_role(ElidedLabel(), "muted")
         self.play = QToolButton()
         self.play.setIcon(theme.icon("play"))
@@ -128,11 +128,8 @@ class ResultRow(QFrame):
         text.setSpacing(1)
         text.addWidget(self.title)
         text.addWidget(self.detail)
-        last = QHBoxLayout()
-        last.setSpacing(8)
-        last.addWidget(self.fit)
-        last.addWidget(self.file, 1)
-        text.addLayout(last)
+        text.addWidget(self.fit)
+        text.addWidget(self.file)
         self.play.setFixedSize(34, 34)
         self.play.setStyleSheet("padding: 0; border-radius: 17px;")
         self.play.setIconSize(QSize(18, 18))

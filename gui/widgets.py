@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QResizeEvent
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QWidget
 
@@ -33,23 +33,3 @@ class ElidedLabel(QLabel):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._elide()
-
-
-class FittedLabel(ElidedLabel):
-    """An ElidedLabel that asks for its whole text's width, so a row gives it room first and only
-    shortens it when the row itself is too narrow."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None):
-        super().__init__(text, parent)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
-        hint = super().sizeHint()
-        return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 2, hint.height())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
-        return QSize(self.minimumWidth(), super().minimumSizeHint().height())
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming)
-        super().setText(text)
-        self.updateGeometry()

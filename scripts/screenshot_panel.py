@@ -8,7 +8,9 @@ longer loop and grabs the window while that one is generating and its streamed p
 
 Machines that render this have no sound card, so playback goes to a silent output driven by a timer
 (like an audio callback would pull it); everything else is the real panel talking to the real daemon.
-The debug model's loops are noise: the waveforms look like it.
+The debug model's loops are noise: the waveforms look like it, and the grid fit finds no beat in them, so
+each result row says "beatless: kept the generated timing" where a real model's says "on grid (played
+121.7 bpm)".
 """
 
 from __future__ import annotations
