@@ -1,30 +1,47 @@
-"""`musicgen-bridge` command line: generate (one shot), and the other subcommands as they exist.
+"""`musicgen-bridge`: generate loops, run the daemon, and the tools.
 
-Bad input exits with status 2 and one `error: ...` line on stderr, never a traceback.
+This module is the parser and the dispatch, and the project's one lazy-import boundary. The parser
+imports only light modules (`bridge.protocol`, `bridge.limits`, the architecture table), so
+`musicgen-bridge --help` and `musicgen-bridge protocol --json` start in a blink, without numpy or torch.
+`COMMANDS` names, for each command, the module under `bridge/commands/` that runs it; `main` imports
+that one module with importlib once the command line is parsed. Everything else in the project imports
+at the top of the module (see docs/ARCHITECTURE.md, "Adding a CLI command").
+
+Bad input exits with status 2 and one `error: ...` line on stderr, never a traceback: `CliError`, and
+the exceptions a command module lists in `INPUT_ERRORS` (AudioError, ChromaError, ModelError,
+LoopError, GridError, ...).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import Any
 
-from bridge import __version__
-from bridge.engine.archs import DEFAULT_MODEL
-from bridge.protocol import REQUESTS, request_kwargs
+from bridge import __version__, protocol
+from bridge.commands import CliError, generate_values
+from bridge.engine.archs import ARCHS, DEFAULT_MODEL
+from bridge.protocol import REQUESTS
+
+__all__ = ["COMMANDS", "CliError", "build_parser", "generate_values", "main"]
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 DEFAULT_OUT = Path("out")
 GENERATE = REQUESTS["generate"]  # the generate options' keys, defaults and ranges
 
-
-class CliError(Exception):
-    """A one-line message for the user; exit status 2."""
+# command => the module that runs it: imported only when that command runs (the lazy-import boundary)
+COMMANDS = {
+    "generate": "bridge.commands.generate",
+    "serve": "bridge.commands.serve",
+    "protocol": "bridge.commands.protocol",
+    "bench": "bridge.commands.bench",
+    "m4l": "bridge.commands.m4l",
+    "midi": "bridge.commands.midi",
+}
 
 
 # ------------------------------------------------------------------------------------------ parser
@@ -66,7 +83,7 @@ def _key_default(name: str):
 
 def _add_generate_args(p: argparse.ArgumentParser) -> None:
     """The generate options. Each is named like its protocol key (`--continue` is `continue`,
-    `--no-normalize` clears `normalize`; `--region` gives both region keys) so that `cmd_generate` maps
+    `--no-normalize` clears `normalize`; `--region` gives both region keys) so that `bridge.commands.generate` maps
     them onto the request through the protocol's one field table; defaults and ranges come from it too."""
     p.add_argument("prompt", help="text description of the loop, e.g. 'dusty boom bap drums'")
     p.add_argument(
@@ -169,7 +186,8 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
         default=_key_default("bit_depth"),
         help=_key_help("bit_depth", "WAV sample format"),
     )
-    _add_grid_args(p, "grid")
+    modes = GENERATE.field("grid").choices
+    _add_grid_args(p, "--grid-shift", modes, "off: cut as generated; on: fit onto the grid; strict: reject takes too far off")
     p.add_argument(
         "--grid-margin",
         type=int,
@@ -195,16 +213,11 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
     _add_model_args(p)
 
 
-def _add_grid_args(p: argparse.ArgumentParser, shift_dest: str) -> None:
-    """--grid, --grid-shift (or grid's --shift) and --grid-tolerance, shared by generate and grid."""
+def _add_grid_args(p: argparse.ArgumentParser, shift_flag: str, modes: tuple[str, ...], text: str) -> None:
+    """--grid, --grid-shift (grid's --shift) and --grid-tolerance, shared by generate and grid."""
+    p.add_argument("--grid", choices=modes, default=_key_default("grid"), help=_key_help("grid", text))
     p.add_argument(
-        "--grid",
-        choices=GENERATE.field("grid").choices,
-        default=_key_default("grid"),
-        help=_key_help("grid", "off: cut as generated; on: fit onto the grid; strict: reject takes too far off"),
-    )
-    p.add_argument(
-        "--grid-shift" if shift_dest == "grid" else "--shift",
+        shift_flag,
         dest="grid_shift",
         type=float,
         default=_key_default("grid_shift"),
@@ -221,8 +234,6 @@ def _add_grid_args(p: argparse.ArgumentParser, shift_dest: str) -> None:
 
 
 def _add_serve_args(p: argparse.ArgumentParser) -> None:
-    from bridge import protocol
-
     p.add_argument(
         "--host",
         default=protocol.DEFAULT_HOST,
@@ -323,8 +334,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench_args(p: argparse.ArgumentParser) -> None:
-    from bridge.engine.archs import ARCHS
-
     p.add_argument(
         "--arch",
         choices=list(ARCHS),
@@ -344,254 +353,29 @@ def _add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
 
 
-# ------------------------------------------------------------------------------------------ commands
-
-
-def resolve_model_name(name: str) -> str:
-    """'auto' => the default checkpoint when it is on disk (dir or HF cache), else the debug model."""
-    if name != "auto":
-        return name
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        if isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
-            return DEFAULT_MODEL
-    except Exception:  # no hub library / unreadable cache: fall back like a missing model
-        pass
-    print(
-        f"warning: {DEFAULT_MODEL} is not downloaded; using the random-weight debug model "
-        "(its output is noise, not music)",
-        file=sys.stderr,
-    )
-    return "debug"
-
-
-def _progress_bar(enabled: bool):
-    state = {"last": -1.0, "t0": time.monotonic()}
-
-    def show(fraction: float) -> None:
-        if not enabled or (fraction - state["last"] < 0.01 and fraction < 1.0):
-            return
-        state["last"] = fraction
-        width = 30
-        filled = int(round(width * fraction))
-        elapsed = time.monotonic() - state["t0"]
-        end = "\n" if fraction >= 1.0 else ""
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}% {elapsed:5.1f}s{end}"
-        )
-        sys.stderr.flush()
-
-    return show
-
-
-def generate_values(args: argparse.Namespace) -> dict[str, Any]:
-    """The generate options named like their protocol keys, for the protocol's field table."""
-    region_start, region_end = args.region or (None, None)
-    return {**vars(args), "region_start": region_start, "region_end": region_end}
-
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    from bridge.request import GenerationRequest, RequestError
-
-    try:
-        request = GenerationRequest(**request_kwargs(generate_values(args)))
-    except RequestError as e:
-        raise CliError(str(e)) from e
-
-    on_chunk = _chunk_writer(args.stream_dir, request.variations) if args.stream_dir else None
-
-    from bridge.audio.grid import summary_line
-    from bridge.engine.loading import load_engine
-    from bridge.pipeline import render
-
-    engine = load_engine(resolve_model_name(args.model), device=args.device, dtype=args.dtype)
-    logging.getLogger(__name__).info("loaded %r", engine)
-    result = render(
-        engine,
-        request,
-        args.out,
-        backend=args.engine,
-        on_progress=_progress_bar(not args.quiet),
-        on_chunk=on_chunk,
-        cancel=threading.Event(),
-    )
-    for report in result.grid:
-        print(f"grid: {summary_line(report)}", file=sys.stderr)
-    for path in result.paths:
-        print(path)
-    return 0
-
-
-def _chunk_writer(folder: Path, takes: int):
-    """`--stream-dir`: an on_chunk that writes every take of each chunk into `folder` as it arrives.
-
-    Checked before the model loads: the folder must not hold chunks of an earlier run (they would be
-    mistaken for this one's, and chunk files are never overwritten). If a chunk cannot be written, that
-    is reported and streaming to the folder stops: the preview never costs the loop."""
-    if folder.exists() and not folder.is_dir():
-        raise CliError(f"--stream-dir {folder}: not a folder")
-    if folder.is_dir() and any(folder.glob("chunk-*.wav")):
-        raise CliError(
-            f"--stream-dir {folder} already holds chunk-*.wav files from an earlier run; use an empty folder"
-        )
-    from bridge.audio.chunks import write_chunk
-
-    stopped = False
-
-    def on_chunk(chunk) -> None:
-        nonlocal stopped
-        for take in range(takes):
-            if stopped:
-                return
-            try:
-                write_chunk(folder, chunk, take, f"-take{take + 1}" if takes > 1 else "")
-            except Exception as e:  # disk full, folder removed: say so once, keep generating the loop
-                print(f"warning: --stream-dir: {e}; no more chunks are written", file=sys.stderr)
-                stopped = True
-
-    return on_chunk
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from bridge.daemon.app import serve
-    from bridge.daemon.journal import JournalError
-    from bridge.daemon.net import ServerError, ServerOptions
-
-    logging.getLogger("bridge").setLevel(
-        logging.DEBUG if args.verbose > 1 else getattr(logging, args.log_level.upper())
-    )
-    midi_hook = _midi_hook(args)  # checks the mapping and ports before the model loads
-    try:
-        options = ServerOptions(
-            host=args.host,
-            port=args.port,
-            allow_remote=args.allow_remote,
-            allow=tuple(args.allow),
-            max_queued=args.queue_size,
-        )
-        return serve(
-            options,
-            model=resolve_model_name(args.model),
-            out_dir=args.out,
-            device=args.device,
-            dtype=args.dtype,
-            backend=args.engine,
-            warmup=args.warmup,
-            on_ready=midi_hook,
-        )
-    except (ServerError, JournalError) as e:
-        raise CliError(str(e)) from e
-
-
-def _midi_hook(args: argparse.Namespace):
-    """None without --midi; else a callable that starts MIDI on the running server and returns its stop."""
-    if not (args.midi or args.midi_clock or args.midi_map or args.midi_out):
-        return None
-    if not args.midi:
-        raise CliError("--midi-clock, --midi-map and --midi-out need --midi PORT")
-    from bridge.midi import mapfile, ports, service
-    from bridge.midi.mapping import MidiMapError
-
-    options = service.MidiOptions(args.midi, args.midi_clock, args.midi_map, args.midi_out)
-    try:
-        mapfile.load_mapping(mapfile.resolve_mapping_path(options.mapping))
-        backend = ports.default_backend()
-        ports.find_port(backend.input_names(), options.port, "input")
-        if options.out_port:
-            ports.find_port(backend.output_names(), options.out_port, "output")
-    except (ports.MidiError, MidiMapError) as e:
-        raise CliError(str(e)) from e
-
-    def start(server):
-        from bridge.daemon.net import ServerError
-
-        try:
-            return service.attach(server, options, backend=backend).stop
-        except (ports.MidiError, MidiMapError) as e:  # the file changed since it was checked
-            raise ServerError(f"MIDI: {e}") from e
-
-    return start
-
-
-def cmd_midi(args: argparse.Namespace) -> int:
-    from bridge.midi import mapfile, monitor, ports
-    from bridge.midi.mapping import MidiMapError
-
-    try:
-        if args.midi_command == "list":
-            inputs, outputs = ports.list_ports()
-            for title, names in (("inputs", inputs), ("outputs", outputs)):
-                print(f"{title}:" + ("" if names else " (none)"))
-                for name in names:
-                    print(f"  {name}")
-            return 0
-        if args.midi_command == "check":
-            path = args.file if args.file is not None else mapfile.resolve_mapping_path(None)
-            print(monitor.describe_mapping(mapfile.load_mapping(path)), end="")
-            return 0
-        return monitor.monitor(args.port, args.midi_map, seconds=args.seconds)
-    except (ports.MidiError, MidiMapError) as e:
-        raise CliError(str(e)) from e
-
-
-def cmd_protocol(args: argparse.Namespace) -> int:
-    from bridge import protocol
-
-    sys.stdout.write(protocol.to_json() + "\n" if args.json else protocol.to_markdown())
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from bridge.tools import bench
-
-    if args.seconds <= 0 or args.repeats < 1 or args.stream_seconds <= 0:
-        raise CliError("--seconds and --stream-seconds must be > 0 and --repeats >= 1")
-    return bench.main(args)
-
-
-def cmd_m4l(args: argparse.Namespace) -> int:
-    from bridge.tools import m4l
-
-    try:
-        if args.check:
-            stale = m4l.check()
-            for line in stale:
-                print(f"stale: {line} (run `musicgen-bridge m4l build`)", file=sys.stderr)
-            return 1 if stale else 0
-        for path in m4l.build(write=True):
-            print(path)
-        return 0
-    except m4l.M4lError as e:
-        raise CliError(str(e)) from e
-
-
-COMMANDS = {"generate": cmd_generate, "serve": cmd_serve, "protocol": cmd_protocol, "bench": cmd_bench}
-COMMANDS["m4l"] = cmd_m4l
-COMMANDS["midi"] = cmd_midi
+# ------------------------------------------------------------------------------------------ dispatch
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse, import the command's module (the lazy-import boundary) and run it; bad input => 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from bridge.audio.io import AudioError
-    from bridge.audio.tempo import LoopError
-    from bridge.engine.chroma import ChromaError
-    from bridge.engine.types import ModelError
-
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # before transformers is imported
     try:
-        return COMMANDS[args.command](args)
-    except (CliError, ModelError, AudioError, ChromaError, LoopError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
+        command = importlib.import_module(COMMANDS[args.command])
+        input_errors = (CliError, *getattr(command, "INPUT_ERRORS", ()))
+        try:
+            return command.run(args)
+        except input_errors as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -1,13 +1,26 @@
-"""The one-shot CLI: paths on stdout, exit 0; bad input => exit 2 and one `error:` line, no traceback."""
+"""The one-shot CLI: paths on stdout, exit 0; bad input => exit 2 and one `error:` line, no traceback.
+The dispatch: every command has its module, and the light commands start without numpy or torch."""
 
 from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+import bridge.commands.generate
 from bridge.audio.tempo import TimeSignature, loop_samples
-from bridge.cli import main
+from bridge.cli import COMMANDS, build_parser, main
+from bridge.engine.engine import Engine
+from bridge.engine.streaming import snr_db
+from bridge.engine.types import HOP
+from bridge.pipeline import loop_plan
+from bridge.request import GenerationRequest
 
 ONE_BAR = ("generate", "x", "--bpm", "120", "--bars", "1", "--model", "debug", "--quiet")
 
@@ -120,12 +133,6 @@ def test_silent_and_nan_clips_name_the_problem(capsys, tmp_path):
 def test_stream_dir_gets_every_chunk_before_the_loop_is_finished(capsys, tmp_path, monkeypatch):
     """--stream-dir: chunk-NNNN.wav files at 32 kHz, all written while generating (before the final decode),
     tiling exactly the generated audio, which they match."""
-    from bridge.engine.engine import Engine
-    from bridge.engine.streaming import snr_db
-    from bridge.engine.types import HOP
-    from bridge.pipeline import loop_plan
-    from bridge.request import GenerationRequest
-
     stream = tmp_path / "stream"
     seen: dict = {}
     decode = Engine.decode_codes
@@ -161,12 +168,10 @@ def test_stream_dir_writes_every_take(capsys, tmp_path):
 
 
 def test_stream_dir_with_old_chunks_is_refused_before_loading(capsys, tmp_path, monkeypatch):
-    import bridge.engine.loading
-
     def no_loading(*a, **k):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(bridge.engine.loading, "load_engine", no_loading)
+    monkeypatch.setattr(bridge.commands.generate, "load_engine", no_loading)
     stream = tmp_path / "stream"
     stream.mkdir()
     (stream / "chunk-0000.wav").write_bytes(b"an earlier run's chunk")
@@ -180,17 +185,47 @@ def test_stream_dir_with_old_chunks_is_refused_before_loading(capsys, tmp_path, 
 
 
 def test_a_chunk_that_cannot_be_written_stops_the_preview_not_the_loop(capsys, tmp_path, monkeypatch):
-    import bridge.audio.chunks
-
     calls = []
 
     def full_disk(*args, **kwargs):
         calls.append(args)
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(bridge.audio.chunks, "write_chunk", full_disk)
+    monkeypatch.setattr(bridge.commands.generate, "write_chunk", full_disk)
     code, out, err = run(
         capsys, *ONE_BAR, "--out", str(tmp_path / "out"), "--stream-dir", str(tmp_path / "s")
     )
     assert code == 0 and sf.info(out.strip()).frames == loop_samples(1, 120, TimeSignature(4, 4), 44100)
     assert err.count("warning: --stream-dir: No space left on device") == 1 and len(calls) == 1
+
+
+# ------------------------------------------------------------------------------------------ dispatch
+
+HEAVY = ("numpy", "torch", "soundfile", "transformers", "soxr", "scipy")
+LIGHT_START = """
+import json, sys
+from bridge.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as e:  # --help
+    code = e.code
+print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("argv", [["protocol", "--json"], ["protocol"], ["--help"]])
+def test_light_commands_start_without_numpy_or_torch(argv):
+    """The COMMANDS table is the lazy-import boundary: parsing and `protocol` import no audio or model stack."""
+    done = subprocess.run([sys.executable, "-c", LIGHT_START, *argv], capture_output=True, text=True, timeout=60)
+    result = json.loads(done.stderr.strip().splitlines()[-1])
+    assert result["code"] == 0 and not set(HEAVY) & set(result["modules"]), done.stderr
+    assert done.stdout.strip()
+
+
+def test_every_command_has_a_module_that_runs_it():
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(COMMANDS)
+    for name, module in COMMANDS.items():
+        command = importlib.import_module(module)
+        assert module == f"bridge.commands.{name}" and callable(command.run)
+        assert all(issubclass(e, Exception) for e in getattr(command, "INPUT_ERRORS", ()))
