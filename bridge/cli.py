@@ -1,4 +1,4 @@
-"""`musicgen-bridge`: generate loops, run the daemon, and the tools.
+"""`musicgen-bridge`: generate loops, fit recordings onto the grid, run the daemon, and the tools.
 
 This module is the parser and the dispatch, and the project's one lazy-import boundary. The parser
 imports only light modules (`bridge.protocol`, `bridge.limits`, the architecture table), so
@@ -24,6 +24,7 @@ from pathlib import Path
 from bridge import __version__, protocol
 from bridge.commands import CliError, generate_values
 from bridge.engine.archs import ARCHS, DEFAULT_MODEL
+from bridge.limits import BIT_DEPTHS, DEFAULT_BIT_DEPTH, SAMPLE_RATES
 from bridge.protocol import REQUESTS
 
 __all__ = ["COMMANDS", "CliError", "build_parser", "generate_values", "main"]
@@ -32,10 +33,12 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 DEFAULT_OUT = Path("out")
 GENERATE = REQUESTS["generate"]  # the generate options' keys, defaults and ranges
+GRID_COMMAND_MODES = ("on", "strict")  # `grid` always fits; there is no plain cut to ask for
 
 # command => the module that runs it: imported only when that command runs (the lazy-import boundary)
 COMMANDS = {
     "generate": "bridge.commands.generate",
+    "grid": "bridge.commands.grid",
     "serve": "bridge.commands.serve",
     "protocol": "bridge.commands.protocol",
     "bench": "bridge.commands.bench",
@@ -233,6 +236,43 @@ def _add_grid_args(p: argparse.ArgumentParser, shift_flag: str, modes: tuple[str
     )
 
 
+def _add_grid_command_args(p: argparse.ArgumentParser) -> None:
+    """`grid INPUT`: the loop's tempo, length and meter like generate's; the output keeps the input's
+    rate and level unless asked."""
+    p.add_argument("input", type=Path, help="the recording: any file libsndfile reads (wav, aiff, flac, ogg, mp3)")
+    p.add_argument("--bpm", type=float, required=True, help=_key_help("bpm", "the song tempo, quarter notes/minute"))
+    p.add_argument("--bars", type=int, required=True, help=_key_help("bars", "loop length in bars"))
+    p.add_argument(
+        "--time-signature",
+        default=_key_default("time_signature"),
+        help=_key_help("time_signature", "e.g. 4/4, 3/4, 6/8, 7/8"),
+    )
+    text = "on: fit whatever tempo was played; strict: refuse a recording more than --grid-tolerance off"
+    _add_grid_args(p, "--shift", GRID_COMMAND_MODES, text)
+    p.add_argument(
+        "--loudness",
+        type=float,
+        metavar="LUFS",
+        help="normalise to this integrated loudness [default: keep the recording's level; "
+        "the peak is only lowered where it would clip]",
+    )
+    p.add_argument(
+        "--sample-rate",
+        type=int,
+        choices=SAMPLE_RATES,
+        metavar="N",
+        help=f"output rate: {', '.join(map(str, SAMPLE_RATES))} [default: the input's rate]",
+    )
+    p.add_argument(
+        "--bit-depth",
+        choices=tuple(BIT_DEPTHS),
+        default=DEFAULT_BIT_DEPTH,
+        help=f"WAV sample format [default: {DEFAULT_BIT_DEPTH}]",
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder [default: ./out]")
+    p.add_argument("--json", action="store_true", help="print one JSON object (path and the fit) instead of the path")
+
+
 def _add_serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--host",
@@ -323,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_generate_args(sub.add_parser("generate", help="generate loop(s) and print the WAV path(s)"))
+    _add_grid_command_args(
+        sub.add_parser("grid", help="fit a recording onto the grid: a bar-exact loop, its path printed")
+    )
     _add_serve_args(sub.add_parser("serve", help="run the OSC daemon (loads the model once)"))
     _add_protocol_args(sub.add_parser("protocol", help="print the OSC protocol (table or JSON)"))
     _add_bench_args(sub.add_parser("bench", help="benchmark our decode loop against transformers' generate"))

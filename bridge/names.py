@@ -2,11 +2,13 @@
 
     output_stem("Deep House Groove", 124, 8, 1234, take=2)  -> "deep-house-groove_124bpm_8bars_s1234_v2"
     numbered_name("deep-house-groove_124bpm_8bars_s1234", 3) -> "deep-house-groove_124bpm_8bars_s1234-3.wav"
+    grid_stem("Jam Take 3.flac", 124, 4)                    -> "jam-take-3_124bpm_4bars_grid"
     parse_stem("/out/deep-house-groove_124bpm_8bars_s1234_v2-3.wav")
         -> {"slug": "deep-house-groove", "bpm": 124.0, "bars": 8, "seed": 1234, "take": 2}
 
-The daemon names its loops with `output_stem` (through `bridge.audio.io`), the panel lists them with
-`parse_stem`, and both show tempos with `format_bpm`. Standard library only: the panel imports this.
+The daemon names its loops with `output_stem` (through `bridge.audio.io`), `musicgen-bridge grid` names a
+fitted recording with `grid_stem`, the panel lists loops with `parse_stem`, and all show tempos with
+`format_bpm`. Standard library only: the panel imports this.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def output_stem(prompt: str, bpm: float, bars: int, seed: int, take: int | None 
     """File stem such as `deep-house-groove_124bpm_8bars_s1234_v2` (no extension, no folders)."""
     stem = f"{slugify(prompt)}_{format_bpm(check_bpm(bpm))}bpm_{int(bars)}bars_s{int(seed)}"
     return stem if take is None else f"{stem}_v{int(take)}"
+
+
+def grid_stem(source: str, bpm: float, bars: int) -> str:
+    """File stem of a recording fitted onto the grid, from its file name: `jam-take-3_124bpm_4bars_grid`."""
+    slug = slugify(os.path.splitext(os.path.basename(source))[0])
+    return f"{slug}_{format_bpm(check_bpm(bpm))}bpm_{int(bars)}bars_grid"
 
 
 def numbered_name(stem: str, index: int, ext: str = WAV_EXT) -> str:

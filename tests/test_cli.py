@@ -213,7 +213,7 @@ print(json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.
 """
 
 
-@pytest.mark.parametrize("argv", [["protocol", "--json"], ["protocol"], ["--help"]])
+@pytest.mark.parametrize("argv", [["protocol", "--json"], ["protocol"], ["--help"], ["grid", "--help"]])
 def test_light_commands_start_without_numpy_or_torch(argv):
     """The COMMANDS table is the lazy-import boundary: parsing and `protocol` import no audio or model stack."""
     done = subprocess.run([sys.executable, "-c", LIGHT_START, *argv], capture_output=True, text=True, timeout=60)
