@@ -72,17 +72,16 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"path": None, **report}))
         print(f"error: {fitted.message} (tolerance {args.grid_tolerance:g} %); nothing written", file=sys.stderr)
         return EXIT_TOO_FAR
-    print(f"grid: {summary_line(report)}", file=sys.stderr)
-    y = finish(fitted, sr, args.loudness)
     path = write_wav_unique(
         args.out,
         grid_stem(args.input.name, args.bpm, args.bars),
-        y,
+        finish(fitted, sr, args.loudness),
         sr,
         BIT_DEPTHS[args.bit_depth],
         metadata(args, ts, fitted),
         acid=loop_acid(args.bpm, args.bars, ts.numerator, 4 / ts.denominator),
     )
+    print(f"grid: {summary_line(report)}", file=sys.stderr)  # after the write: an error stays one line
     print(json.dumps({"path": str(path), **report}) if args.json else path)
     return 0
 

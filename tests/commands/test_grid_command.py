@@ -250,11 +250,14 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
         ["{ok}", "--grid", "off"],
         ["{ok}", "--loudness", "10"],
         ["{ok}", "--sample-rate", "12345"],
+        ["{ok}", "--out", "{text}"],  # the output folder is a file
     ],
 )
 def test_bad_input_exits_2_with_one_error_line(capsys, tmp_path, case):
     files = _bad_files(tmp_path)
-    argv = ["grid", *(a.format(**files) for a in case), "--out", tmp_path / "o"]
+    argv = ["grid", *(a.format(**files) for a in case)]
+    if "--out" not in case:
+        argv += ["--out", tmp_path / "o"]
     if "--bpm" not in case:
         argv += ["--bpm", "120"]
     if "--bars" not in case:
