@@ -157,7 +157,8 @@ def test_end_to_end_generate(daemon, client):
     assert replies[0].verb == "ack" and replies[0].args[1] == 0
     fractions = [r.args[1] for r in replies if r.verb == "progress"]
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
-    assert replies[-1] is done and replies[-2].verb == "progress"
+    assert replies[-1] is done and replies[-2].verb == "grid" and replies[-3].verb == "progress"
+    assert replies[-2].args[1] == 1 and replies[-2].args[2] == "beatless"  # the debug model plays noise
     (path,) = done.args[1:]
     _check_loop(path, daemon.out)  # the prompt's "../.." never leaves the output folder
     chunks = [r for r in replies if r.verb == "chunk"]
