@@ -26,13 +26,7 @@ from bridge import __version__
 from bridge.audio.acid import AcidInfo
 from bridge.audio.grid import GridError, GridFit, closest_take, fit
 from bridge.audio.io import format_bpm, output_stem, resample, write_wav_unique
-from bridge.audio.loops import (
-    DEFAULT_FADE_SECONDS,
-    apply_peak_ceiling,
-    fold_tail,
-    normalize_loudness,
-    remove_dc,
-)
+from bridge.audio.loops import fade_samples, finish_loop
 from bridge.audio.tempo import loop_samples
 from bridge.engine.conditioning import Conditioning, prepare
 from bridge.engine.engine import Engine
@@ -82,7 +76,7 @@ def loop_plan(request: GenerationRequest) -> LoopPlan:
     a continuation starts on the song's grid, where the prompt ends, so it needs the bars after only."""
     sr = request.sample_rate
     loop_len = loop_samples(request.bars, request.bpm, request.signature, sr)
-    fade_len = int(round(min(DEFAULT_FADE_SECONDS, loop_len / sr / 4) * sr))
+    fade_len = fade_samples(loop_len, sr)
     margin = 0 if request.grid == "off" else request.grid_margin_bars
     lead = 0 if request.continue_from is not None else margin
     bar_seconds = loop_len / sr / request.bars
@@ -121,12 +115,8 @@ def finish_take(
         pre = resample(prefix, SAMPLE_RATE, request.sample_rate)
         x = np.concatenate([pre, x])
         loop_len += len(pre)
-    y = fold_tail(x[None, :], loop_len, plan.fade_len)
-    y = remove_dc(y)
-    if request.loudness_lufs is not None:
-        y = normalize_loudness(y, request.sample_rate, request.loudness_lufs, request.peak_dbfs)
-    else:
-        y = apply_peak_ceiling(y, request.peak_dbfs) if np.abs(y).max() > 1.0 else y
+    y = finish_loop(x[None, :], loop_len, plan.fade_len, request.sample_rate, request.loudness_lufs,
+                    request.peak_dbfs)
     return y.astype(np.float32)
 
 

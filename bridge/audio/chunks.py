@@ -1,7 +1,7 @@
 """Streamed preview chunks as small WAV files: `chunk-NNNN.wav`, one per decoded piece of a take.
 
 The daemon writes take 1 of each chunk into its job's folder (`bridge.daemon.jobs`); `generate
---stream-dir` writes every take (`bridge.cli`). Chunks are the model's native audio, before tail folding
+--stream-dir` writes every take (`bridge.commands.generate`). Chunks are the model's native audio, before tail folding
 and loudness; each file is written atomically and never over an existing one.
 """
 

@@ -130,3 +130,25 @@ def typical_step(audio: np.ndarray, percentile: float = 99.0) -> float:
     """A typical large sample-to-sample change inside the audio, to compare the seam's jump against."""
     array = np.asarray(audio, dtype=np.float64)
     return float(np.percentile(np.abs(np.diff(array, axis=-1)), percentile))
+
+
+def fade_samples(loop_len: int, sr: int) -> int:
+    """The seam's crossfade for a loop of `loop_len` samples: DEFAULT_FADE_SECONDS, at most a quarter loop."""
+    return int(round(min(DEFAULT_FADE_SECONDS, loop_len / sr / 4) * sr))
+
+
+def finish_loop(
+    audio: np.ndarray,
+    loop_len: int,
+    fade_len: int,
+    sr: int,
+    loudness_lufs: float | None,
+    peak_dbfs: float = DEFAULT_PEAK_DBFS,
+) -> np.ndarray:
+    """(channels, loop_len + fade_len) => (channels, loop_len): the tail folded into the head, DC removed,
+    then normalised to `loudness_lufs` (None: the level is kept, capped at the peak ceiling only where it
+    would clip)."""
+    y = remove_dc(fold_tail(audio, loop_len, fade_len))
+    if loudness_lufs is not None:
+        return normalize_loudness(y, sr, loudness_lufs, peak_dbfs)
+    return apply_peak_ceiling(y, peak_dbfs) if np.abs(y).max() > 1.0 else y

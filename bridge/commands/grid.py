@@ -30,18 +30,11 @@ from bridge.audio.acid import loop_acid
 from bridge.audio.beats import GridError
 from bridge.audio.grid import GridFit, fit, summary_line
 from bridge.audio.io import AudioError, read_audio, resample, write_wav_unique
-from bridge.audio.loops import (
-    DEFAULT_FADE_SECONDS,
-    apply_peak_ceiling,
-    fold_tail,
-    normalize_loudness,
-    remove_dc,
-)
+from bridge.audio.loops import DEFAULT_FADE_SECONDS, fade_samples, finish_loop
 from bridge.audio.tempo import LoopError, TimeSignature, loop_samples, loop_seconds
 from bridge.commands import CliError
 from bridge.limits import (
     BIT_DEPTHS,
-    DEFAULT_PEAK_DBFS,
     GRID_SHIFT_RANGE,
     GRID_TOLERANCE_RANGE,
     LOUDNESS_RANGE,
@@ -63,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     sr = args.sample_rate or sr_in
     audio = resample(audio, sr_in, sr)
     loop_len = loop_samples(args.bars, args.bpm, ts, sr)
-    fade_len = int(round(min(DEFAULT_FADE_SECONDS, loop_len / sr / 4) * sr))
+    fade_len = fade_samples(loop_len, sr)
     _check_length(args, audio.shape[-1], loop_len + fade_len, sr)
     fitted = fit_recording(audio, sr, args, ts, fade_len)
     report = {**fitted.report(), "bars": args.bars, "bpm": args.bpm, "time_signature": str(ts)}
@@ -142,10 +135,7 @@ def fit_recording(audio: np.ndarray, sr: int, args: argparse.Namespace, ts: Time
 def finish(fitted: GridFit, sr: int, loudness: float | None) -> np.ndarray:
     """The fitted loop plus tail => (channels, loop_samples): seamless, DC-free, at the recording's level."""
     x = fitted.audio[None, :] if fitted.audio.ndim == 1 else fitted.audio.T
-    y = remove_dc(fold_tail(x, fitted.loop_samples, fitted.tail_samples))
-    if loudness is not None:
-        return normalize_loudness(y, sr, loudness, DEFAULT_PEAK_DBFS)
-    return apply_peak_ceiling(y, DEFAULT_PEAK_DBFS) if np.abs(y).max() > 1.0 else y
+    return finish_loop(x, fitted.loop_samples, fitted.tail_samples, sr, loudness)
 
 
 def metadata(args: argparse.Namespace, ts: TimeSignature, fitted: GridFit) -> dict[str, str]:
