@@ -5,7 +5,7 @@ imports only light modules (`bridge.protocol`, `bridge.limits`, the architecture
 `musicgen-bridge --help` and `musicgen-bridge protocol --json` start in a blink, without numpy or torch.
 `COMMANDS` names, for each command, the module under `bridge/commands/` that runs it; `main` imports
 that one module with importlib once the command line is parsed. Everything else in the project imports
-at the top of the module (see docs/ARCHITECTURE.md, "Adding a CLI command").
+at the top of the module (see docs/ARCHITECTURE.md, "How to add …").
 
 Bad input exits with status 2 and one `error: ...` line on stderr, never a traceback: `CliError`, and
 the exceptions a command module lists in `INPUT_ERRORS` (AudioError, ChromaError, ModelError,
