@@ -141,3 +141,14 @@ def test_report_is_json_ready():
     assert report["status"] == "on_grid" and report["played_bpm"] == pytest.approx(126, rel=0.01)
     assert report["ratio"] == pytest.approx(1.05, rel=0.01) and 0 < report["confidence"] <= 1
     assert isinstance(report["first_downbeat"], float)
+
+
+@pytest.mark.parametrize("factor", [0.8, 0.85])
+def test_a_take_far_outside_the_tempo_window_is_cut_not_mangled(factor):
+    """Played 15-20 % slow, the tracker can only lock onto a 4/3 period inside its ±15 % window: its confidence
+    stays low, so the take keeps its generated timing (a plain cut) instead of being warped by 4/3."""
+    take = drum_take(120, bars=7, tempo_factor=factor, bass=True, seed=2)
+    result = fit(take.audio, SR, 120, BARS, 4, 1.0, tail_samples=TAIL)
+    assert result.status == "beatless" and result.played_bpm is None
+    margin = loop_length(1, 120, 4, 1.0, SR)
+    np.testing.assert_array_equal(result.audio, plain_cut(take.audio, margin, result.loop_samples + TAIL))
