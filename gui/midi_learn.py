@@ -1,6 +1,7 @@
 """The "MIDI learn" hook: bind a controller pad or knob to Generate from the panel.
 
-The MIDI side is `bridge.midi.learn` (MODULE). Its learn API is used as it is:
+The MIDI side is `bridge.midi.learn` (light: no daemon, no model; mido and python-rtmidi are optional and
+checked by `bridge.midi.ports.backend_missing`). Its learn API is used as it is:
 
     inputs, _outputs = learn.list_ports()
     session = learn.LearnSession("generate")                 # writes the user's mapping file
@@ -8,44 +9,32 @@ The MIDI side is `bridge.midi.learn` (MODULE). Its learn API is used as it is:
     learn.control_of(session.message).describe()             # "note 36 on channel 10"
 
 `listen` blocks, so it runs on a worker thread; clicking the button again cancels. The daemon reloads the
-mapping file within a second. The button is disabled, with a tooltip saying why, when bridge.midi.learn or a
-MIDI backend (mido / python-rtmidi) is not installed.
+mapping file within a second. The button is disabled, with a tooltip saying why, when no MIDI backend
+(mido / python-rtmidi) is installed.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 from PyQt6.QtWidgets import QPushButton, QWidget
 
+from bridge.midi import learn as midi
+from bridge.midi.ports import backend_missing
+
 LEARN_TIMEOUT_S = 15.0
-MODULE = "bridge.midi.learn"
-BACKENDS = ("rtmidi", "mido")
-
-
-def _found(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def midi_learn_available() -> tuple[bool, str]:
-    """(True, '') when MODULE and a MIDI backend can be found; else (False, why). Imports nothing."""
-    if not _found(MODULE):
-        return False, f"MIDI support ({MODULE}) is not installed"
-    if not any(_found(b) for b in BACKENDS):
-        return False, "no MIDI backend: pip install -e .[midi] (mido, python-rtmidi)"
-    return True, ""
+    """(True, '') when a MIDI backend is installed; else (False, why)."""
+    why = backend_missing()
+    return not why, why
 
 
 def learn(action: str, port: str = "", timeout: float = LEARN_TIMEOUT_S, sessions: list | None = None) -> str:
     """Wait for the next pad hit / knob move on `port` (default: the first input) and bind it to
     `action`. Returns a description; raises on timeout, cancel, or when there is no MIDI input."""
-    midi = importlib.import_module(MODULE)
     inputs, _outputs = midi.list_ports()
     if not inputs:
         raise RuntimeError("no MIDI input found: connect a controller and try again")

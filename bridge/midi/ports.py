@@ -37,6 +37,13 @@ class MidiError(RuntimeError):
     """No MIDI backend, a port that cannot be found or opened, or an action that cannot be done now."""
 
 
+def backend_missing() -> str:
+    """'' when a MIDI backend is installed; else what to install (for a disabled button's tooltip)."""
+    if mido is None and _rtmidi is None:
+        return "no MIDI backend: pip install -e .[midi] (mido, python-rtmidi)"
+    return ""
+
+
 def require_mido() -> Any:
     """The mido module; MidiError saying how to install it when it is missing."""
     if mido is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import types
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +16,7 @@ from PyQt6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from pythonosc.osc_message import OscMessage
 
 from bridge import protocol
+from bridge.midi import ports
 from bridge.names import parse_stem
 from bridge.protocol import ProtocolError
 from gui import midi_learn
@@ -331,14 +331,16 @@ def test_form_settings_survive_a_restart(qtbot, tmp_path):
     assert {again.next_seed() for _ in range(3)} != {77}
 
 
-def test_midi_learn_is_a_disabled_hook_until_bridge_midi_exists(qtbot, monkeypatch):
-    monkeypatch.setattr(midi_learn, "_found", lambda name: False)
+def test_midi_learn_is_disabled_without_a_midi_backend(qtbot, monkeypatch):
+    monkeypatch.setattr(ports, "mido", None)
+    monkeypatch.setattr(ports, "_rtmidi", None)
     button = midi_learn.MidiLearnButton()
     qtbot.addWidget(button)
-    assert not button.isEnabled() and midi_learn.MODULE in button.toolTip()
-    monkeypatch.setattr(midi_learn, "_found", lambda name: name == midi_learn.MODULE)
+    assert not button.isEnabled() and "mido" in button.toolTip()
     ok, reason = midi_learn.midi_learn_available()
     assert not ok and "mido" in reason
+    monkeypatch.setattr(ports, "mido", SimpleNamespace())
+    assert midi_learn.midi_learn_available() == (True, "")
 
 
 class FakeSession:
@@ -354,8 +356,7 @@ class FakeSession:
 
 
 def fake_midi(inputs, taken=True):
-    module = types.ModuleType(midi_learn.MODULE)
-    module.sessions = []
+    module = SimpleNamespace(sessions=[])
 
     def session(action):
         module.sessions.append(FakeSession(action, taken))
@@ -371,7 +372,7 @@ def fake_midi(inputs, taken=True):
 
 def test_midi_learn_binds_the_next_pad_off_the_gui_thread(qtbot, monkeypatch):
     module = fake_midi(["Pads MIDI 1", "Keys"])
-    monkeypatch.setitem(sys.modules, midi_learn.MODULE, module)
+    monkeypatch.setattr(midi_learn, "midi", module)
     monkeypatch.setattr(midi_learn, "midi_learn_available", lambda: (True, ""))
     button = midi_learn.MidiLearnButton("generate")
     qtbot.addWidget(button)
@@ -381,7 +382,7 @@ def test_midi_learn_binds_the_next_pad_off_the_gui_thread(qtbot, monkeypatch):
     assert blocker.args == ["note 36 on channel 10 on Pads MIDI 1"]
     assert [s.action for s in module.sessions] == ["generate"] and not button.learning
     for inputs, taken, words in (([], True, "no MIDI input"), (["Pads"], False, "nothing was pressed")):
-        monkeypatch.setitem(sys.modules, midi_learn.MODULE, fake_midi(inputs, taken))
+        monkeypatch.setattr(midi_learn, "midi", fake_midi(inputs, taken))
         with qtbot.waitSignal(button.failed, timeout=5000) as blocker:
             button.click()
         assert words in blocker.args[0]
@@ -391,16 +392,18 @@ def test_midi_learn_binds_the_next_pad_off_the_gui_thread(qtbot, monkeypatch):
 
 
 def test_the_panel_starts_without_the_model_or_the_daemons_audio_stack():
-    """The panel loads the protocol, the limits and the file-name format of the bridge, and the audio
-    libraries it plays and draws with (numpy, soundfile, sounddevice); never the model (torch,
-    transformers), the daemon's audio processing (soxr, pyloudnorm, bridge.audio) or the daemon itself."""
+    """The panel loads the protocol, the limits and the file-name format of the bridge, MIDI learn (with
+    the time-signature parser its mapping checks presets with), and the audio libraries it plays and draws
+    with (numpy, soundfile, sounddevice); never the model (torch, transformers), the daemon's audio
+    processing (soxr, pyloudnorm, the rest of bridge.audio) or the daemon itself."""
     code = (
         "import gui.app, gui.main_window, sys\n"
         "heavy = {'torch', 'transformers', 'soxr', 'pyloudnorm'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
         "ours = {m.split('.')[1] for m in sys.modules if m.startswith('bridge.')}\n"
-        "assert not ours & {'engine', 'pipeline', 'daemon', 'audio'}, ours\n"
-        "assert ours <= {'limits', 'names', 'protocol'}, ours\n"
+        "assert ours <= {'limits', 'names', 'protocol', 'midi', 'audio'}, ours\n"
+        "audio = {m for m in sys.modules if m.startswith('bridge.audio.')}\n"
+        "assert audio <= {'bridge.audio.tempo'}, audio\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
 
