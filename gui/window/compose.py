@@ -9,6 +9,8 @@ sends a result's own request again with its bar line moved (a result row's "Nudg
 
 from __future__ import annotations
 
+from typing import Any
+
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -129,16 +131,9 @@ class ComposeController(QObject):
         variations = v.variations if kind == "variations" else 1
         seed = self.form.next_seed()
         params = build_params(v, seed=seed, variations=variations, continue_from=continue_from)
-        try:
-            rid = self.client.generate(params)
-        except ProtocolError as e:
-            self.banner.show_message(friendly_error(e.code, str(e)))
-            return ""
-        self.banner.hide_message()
-        self.form.remember_prompt(v.prompt)
-        self.jobs.add(rid, kind, params)
-        self.update_actions()
-        self.sent.emit(rid)
+        rid = self._send(params, kind)
+        if rid:
+            self.form.remember_prompt(v.prompt)
         return rid
 
     def nudge(self, path: str, beats: float) -> str:
@@ -154,14 +149,18 @@ class ComposeController(QObject):
         if not self.client.connected:
             self.banner.show_message(friendly_error(NOT_CONNECTED))
             return ""
-        params = nudged_request(row.entry, beats)
+        return self._send(nudged_request(row.entry, beats), "nudge", select_take=row.entry.take or 1)
+
+    def _send(self, params: dict[str, Any], kind: str, **job: Any) -> str:
+        """Send one generate request and list it as a job; its request id, or '' when the client refused it
+        (the banner says why)."""
         try:
             rid = self.client.generate(params)
         except ProtocolError as e:
             self.banner.show_message(friendly_error(e.code, str(e)))
             return ""
         self.banner.hide_message()
-        self.jobs.add(rid, "nudge", params, select_take=row.entry.take or 1)
+        self.jobs.add(rid, kind, params, **job)
         self.update_actions()
         self.sent.emit(rid)
         return rid
