@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from bridge import __version__
-from bridge.audio.acid import AcidInfo
+from bridge.audio.acid import AcidInfo, loop_acid
 from bridge.audio.grid import GridError, GridFit, closest_take, fit
 from bridge.audio.io import format_bpm, output_stem, resample, write_wav_unique
 from bridge.audio.loops import fade_samples, finish_loop
@@ -135,12 +135,11 @@ def metadata(request: GenerationRequest, model_name: str, take: int | None, fit:
     return {"title": request.prompt[:200], "comment": comment, "software": f"musicgen-bridge {__version__}"}
 
 
-def acid_info(request: GenerationRequest, samples: int) -> AcidInfo:
-    """The acid chunk of a file of `samples` samples at the song tempo (its length in whole beats)."""
+def acid_info(request: GenerationRequest, prefix_samples: int = 0) -> AcidInfo:
+    """The acid chunk of a take: N bars at the song tempo, plus the kept prompt's beats (keep_prompt)."""
     ts = request.signature
-    beats = samples / request.sample_rate * request.bpm / 60.0  # quarter notes
-    return AcidInfo(tempo=float(request.bpm), beats=int(beats + 0.5), numerator=ts.numerator,
-                    denominator=ts.denominator)
+    prompt_quarters = round(prefix_samples / request.sample_rate * request.bpm / 60.0)
+    return loop_acid(request.bpm, request.bars, ts.numerator, 4 / ts.denominator, prompt_quarters)
 
 
 @dataclass
@@ -279,7 +278,7 @@ def _write_takes(
         meta = metadata(request, engine.name, take, fitted)
         paths.append(
             write_wav_unique(out_dir, stem, y, request.sample_rate, request.subtype, meta,
-                             acid=acid_info(request, y.shape[-1]))
+                             acid=acid_info(request, y.shape[-1] - plan.loop_len))
         )
         reports.append({"take": i + 1, "attempts": len(tries), **fitted.report()})
     return paths, tuple(reports)

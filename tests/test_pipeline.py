@@ -106,6 +106,7 @@ def test_stretched_continuation_renders_with_its_prompt(debug_engine, tmp_path):
     r = req(continue_from=path, melody_bpm=100.0, prompt_seconds=2.0, keep_prompt=True, sample_rate=32000)
     (out,) = render(debug_engine, r, tmp_path / "out", backend=BACKEND).paths
     assert sf.info(out).frames == 2 * SAMPLE_RATE + loop_samples(1, 120.0, TimeSignature(4, 4), 32000)
+    assert read_acid(out.read_bytes()).beats == 4 + 4  # the bar, and the 2 s prompt's 4 beats at 120 bpm
 
 
 def test_continuation_and_melody_render(debug_engine, tmp_path, clip):

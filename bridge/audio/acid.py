@@ -64,10 +64,13 @@ def acid_chunk(info: AcidInfo) -> bytes:
     return ACID_ID + struct.pack("<I", ACID_SIZE) + payload
 
 
-def loop_acid(bpm: float, bars: int, beats_per_bar: int, beat_quarters: float) -> AcidInfo:
-    """AcidInfo for a loop of `bars` bars: beats counted in quarter notes (rounded half-up when a bar count
-    of an odd x/8 meter gives a half beat; DAWs take the tempo, which stays exact)."""
-    quarters = bars * beats_per_bar * beat_quarters
+def loop_acid(
+    bpm: float, bars: int, beats_per_bar: int, beat_quarters: float, extra_quarters: float = 0.0
+) -> AcidInfo:
+    """AcidInfo for a loop of `bars` bars (plus `extra_quarters`, e.g. a kept continuation prompt): beats
+    counted in quarter notes (rounded half-up when a bar count of an odd x/8 meter gives a half beat; DAWs
+    take the tempo, which stays exact)."""
+    quarters = bars * beats_per_bar * beat_quarters + extra_quarters
     denominator = int(round(4 / beat_quarters))
     return AcidInfo(tempo=float(bpm), beats=int(quarters + 0.5), numerator=beats_per_bar, denominator=denominator)
 
