@@ -16,7 +16,7 @@ import transformers as tf
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
-from bridge.engine.archs import ARCHS, Arch
+from bridge.engine.archs import ARCHS, RANDOM_BUILDS, Arch
 from bridge.engine.engine import Engine
 from bridge.engine.hf_generate import quiet_transformers
 from bridge.engine.types import MAX_WINDOW_FRAMES, SAMPLE_RATE, ModelError, delay_steps
@@ -117,6 +117,7 @@ def build_config(arch: Arch):
         num_attention_heads=arch.num_heads,
         ffn_dim=arch.ffn_dim,
         num_codebooks=arch.num_codebooks,
+        audio_channels=arch.audio_channels,
         max_position_embeddings=2048,
         pad_token_id=arch.vocab_size,
         bos_token_id=arch.vocab_size,
@@ -143,7 +144,8 @@ def build_random_model(arch: Arch, seed: int = 0):
     gc = model.generation_config
     gc.decoder_start_token_id = gc.pad_token_id = gc.bos_token_id = arch.vocab_size
     gc.do_sample, gc.guidance_scale, gc.top_k = True, DEFAULT_CFG, DEFAULT_TOP_K
-    gc.max_length = 1 + delay_steps(MAX_WINDOW_FRAMES, arch.num_codebooks)  # BOS + a full window's steps
+    # BOS + a full window's steps
+    gc.max_length = 1 + delay_steps(MAX_WINDOW_FRAMES, arch.num_codebooks, arch.audio_channels)
     return model.eval()
 
 
@@ -222,12 +224,12 @@ def load_engine(
     """Load `name`: "debug", an arch name with random_weights=True, a local dir, or a hub id."""
     dev = resolve_device(device)
     dt = resolve_dtype(dev, dtype)
-    if name == "debug" or (random_weights and name in ARCHS):
+    if name in RANDOM_BUILDS or (random_weights and name in ARCHS):
         arch = ARCHS[name]
         model = build_random_model(arch, seed=seed)
         tokenizer = byte_tokenizer()
         melody = arch.melody
-        label = name if name == "debug" else f"{name} (random weights)"
+        label = name if name in RANDOM_BUILDS else f"{name} (random weights)"
     elif random_weights:
         raise ModelError(f"unknown architecture {name!r}; choose one of {', '.join(ARCHS)}")
     else:

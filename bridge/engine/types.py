@@ -29,19 +29,34 @@ FramesCallback = Callable[[int, "torch.Tensor"], None]  # (index of the first ne
 
 # ------------------------------------------------------------------------------------ delay pattern
 #
-# MusicGen's delay pattern shifts codebook c by c steps: step s writes frame s - 1 - c of codebook c, so
-# frame t is complete (all K codebooks written) after step t + K - 1, and N frames take N + K - 1 steps.
+# MusicGen's delay pattern shifts codebook c by delay(c) steps: step s writes frame s - 1 - delay(c) of
+# codebook c. Mono: K codebooks, delay(c) = c. Stereo (audio_channels = 2): 2 x K/2 codebooks interleaved
+# [L0, R0, L1, R1, ...], the two channels' codebook q both delayed by q, so delay(c) = c // 2. The pattern
+# is D = K / channels steps deep: frame t is complete after step t + D - 1, and N frames take N + D - 1 steps.
 
 
-def delay_steps(n_frames: int, num_codebooks: int) -> int:
-    """Decoder steps that generate `n_frames` new frames: the delay pattern needs K - 1 extra steps to
+def delay_depth(num_codebooks: int, channels: int = 1) -> int:
+    """Codebooks per channel: the number of distinct delays (D above)."""
+    if channels not in (1, 2) or num_codebooks % channels:
+        raise ValueError(f"{num_codebooks} codebooks do not split into {channels} channel(s)")
+    return num_codebooks // channels
+
+
+def codebook_delays(num_codebooks: int, channels: int = 1) -> list[int]:
+    """delay(c) for c in 0..K-1: [0, 1, 2, 3] mono, [0, 0, 1, 1, 2, 2, 3, 3] stereo."""
+    delay_depth(num_codebooks, channels)
+    return [c // channels for c in range(num_codebooks)]
+
+
+def delay_steps(n_frames: int, num_codebooks: int, channels: int = 1) -> int:
+    """Decoder steps that generate `n_frames` new frames: the delay pattern needs D - 1 extra steps to
     finish the last frame."""
-    return n_frames + num_codebooks - 1
+    return n_frames + delay_depth(num_codebooks, channels) - 1
 
 
-def complete_frames(steps_done: int, num_codebooks: int) -> int:
+def complete_frames(steps_done: int, num_codebooks: int, channels: int = 1) -> int:
     """New frames whose every codebook is written once `steps_done` steps are done (<= 0: none yet)."""
-    return steps_done - (num_codebooks - 1)
+    return steps_done - (delay_depth(num_codebooks, channels) - 1)
 
 
 # ------------------------------------------------------------------------------------------ errors
@@ -79,7 +94,7 @@ class GenerationCall:
 
     text: dict[str, torch.Tensor]  # {"input_ids", "attention_mask"} (B, S)
     features: torch.Tensor | None  # (B, F, 12) chroma one-hot in the model's dtype; None: text only
-    codes: torch.Tensor | None  # (B, K, P) un-delayed prompt codes; None: no prompt
+    codes: torch.Tensor | None  # (B, K, P) un-delayed prompt codes (stereo: channels interleaved); None: no prompt
     n_frames: int  # new frames after the prompt
     sampling: Sampling
     seed: int
