@@ -19,14 +19,14 @@ from bridge.audio.chunks import write_chunk
 from bridge.audio.grid import summary_line
 from bridge.audio.io import AudioError
 from bridge.audio.tempo import LoopError
-from bridge.commands import CliError, generate_values
+from bridge.commands import CliError, generate_values, writable_folder
 from bridge.commands.model import resolve_model_name
 from bridge.engine.chroma import ChromaError
 from bridge.engine.loading import load_engine
 from bridge.engine.streaming import Chunk
 from bridge.engine.types import ModelError
 from bridge.pipeline import render
-from bridge.protocol import request_kwargs
+from bridge.protocol import key_of, request_kwargs
 from bridge.request import GenerationRequest, RequestError
 
 INPUT_ERRORS = (AudioError, ChromaError, ModelError, LoopError, GridError)
@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         request = GenerationRequest(**request_kwargs(generate_values(args)))
     except RequestError as e:
-        raise CliError(str(e)) from e
+        raise CliError(f"{option_of(e.field)}: {e.message}") from e
 
+    args.out = writable_folder(args.out, "--out")
     on_chunk = chunk_writer(args.stream_dir, request.variations) if args.stream_dir else None
     engine = load_engine(resolve_model_name(args.model), device=args.device, dtype=args.dtype)
     log.info("loaded %r", engine)
@@ -59,6 +60,16 @@ def run(args: argparse.Namespace) -> int:
     for path in result.paths:
         print(path)
     return 0
+
+
+# generate keys whose option is not `--<key>`: the flags that clear a default, and the two region keys
+_OPTIONS = {"normalize": "--no-normalize", "bpm_in_prompt": "--no-bpm-in-prompt", "region_start/region_end": "--region"}
+
+
+def option_of(field: str) -> str:
+    """The option a user typed for a GenerationRequest field: `continue_from` => `--continue`."""
+    key = key_of(field)
+    return _OPTIONS.get(key, "--" + key.replace("_", "-"))
 
 
 def progress_bar(enabled: bool) -> Callable[[float], None]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bridge.audio.beats import GridError
 from bridge.audio.io import AudioError
 from bridge.audio.tempo import LoopError
-from bridge.commands import CliError
+from bridge.commands import CliError, writable_folder
 from bridge.commands.model import resolve_model_name
 from bridge.daemon import app
 from bridge.daemon.journal import JournalError
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("bridge").setLevel(
         logging.DEBUG if args.verbose > 1 else getattr(logging, args.log_level.upper())
     )
+    out_dir = writable_folder(args.out, "--out")  # before the model loads, like the MIDI checks below
     midi_hook = _midi_hook(args)  # checks the mapping and ports before the model loads
     try:
         options = ServerOptions(
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         return app.serve(
             options,
             model=resolve_model_name(args.model),
-            out_dir=args.out,
+            out_dir=out_dir,
             device=args.device,
             dtype=args.dtype,
             backend=args.engine,
