@@ -15,7 +15,11 @@ def run(args: argparse.Namespace) -> int:
             stale = m4l.check()
             for line in stale:
                 print(f"stale: {line} (run `musicgen-bridge m4l build`)", file=sys.stderr)
-            return 1 if stale else 0
+            if stale:
+                return 1
+            names = ", ".join(path.name for path in m4l.build(write=False))
+            print(f"up to date: {names}")
+            return 0
         for path in m4l.build(write=True):
             print(path)
         return 0

@@ -106,3 +106,9 @@ def test_seed_minus_one_picks_a_seed_as_the_protocol_does(capsys, tmp_path):
     code, out, _ = run(capsys, *ONE_BAR, "--out", str(tmp_path), "--seed", "-1")
     assert code == 0
     assert "_s" in out and "_s-1" not in out
+
+
+def test_m4l_check_says_so_when_the_device_is_up_to_date(capsys):
+    code, out, err = run(capsys, "m4l", "build", "--check")
+    assert (code, err) == (0, "")
+    assert out.startswith("up to date: ") and "protocol.json" in out
