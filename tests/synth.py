@@ -23,7 +23,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Take:
-    audio: np.ndarray  # (samples,) or (samples, 2) float32
+    audio: np.ndarray  # (samples,) or (2, samples) float32: the project's (channels, samples)
     hits: tuple[Hit, ...]
     downbeat: float  # seconds: where beat position 0 is
     beat_period: float  # seconds per beat at the start
@@ -146,7 +146,7 @@ def drum_take(
             hits.append(Hit(pos, t, "hat"))
     seconds = at(clock, n_beats + pickup + 2) + 0.3
     mono = render(events, seconds) * 0.5
-    audio = np.stack([mono, 0.8 * mono], axis=1) if stereo else mono
+    audio = np.stack([mono, 0.8 * mono]) if stereo else mono
     return Take(audio.astype(np.float32), tuple(hits), downbeat=at(clock, pickup), beat_period=period)
 
 
@@ -194,7 +194,7 @@ def measure_onsets(y: np.ndarray, expected: np.ndarray, reach: float = 0.015, sr
     """Measured attack (samples) near each expected position (samples): the steepest 1 ms rise of the
     amplitude envelope of the twice-differentiated signal (hits are bright, bass is not). NaN off the edge.
     Independent of the code under test, which looks for the steepest dB rise of the plain signal."""
-    mono = y if y.ndim == 1 else y.mean(axis=1)
+    mono = y if y.ndim == 1 else y.mean(axis=0)
     bright = np.diff(mono.astype(np.float64), 2, prepend=[0.0, 0.0])
     env = np.sqrt(np.convolve(bright**2, np.ones(16) / 16, mode="same"))
     d = int(0.001 * sr)
@@ -204,7 +204,7 @@ def measure_onsets(y: np.ndarray, expected: np.ndarray, reach: float = 0.015, sr
     for i, e in enumerate(expected):
         lo, hi = int(e - reach * sr), int(e + reach * sr)
         lo = max(lo, 0)
-        if hi <= len(y) and hi - lo > d:
+        if hi <= len(mono) and hi - lo > d:
             out[i] = lo + np.argmax(rise[lo:hi]) - d / 2
     return out
 

@@ -101,12 +101,13 @@ class BeatAnalysis:
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:
-    """(n,) or (n, channels) => float64 (n,). Raises GridError on bad shape or values."""
+    """(n,) or (channels, n) => float64 (n,), the mean of the channels. Raises GridError on bad shape or
+    values."""
     x = np.asarray(audio, dtype=np.float64)
     if x.ndim == 2:
-        x = x.mean(axis=1)
+        x = x.mean(axis=0)
     if x.ndim != 1:
-        raise GridError(f"audio must be (samples,) or (samples, channels), got shape {np.shape(audio)}")
+        raise GridError(f"audio must be (samples,) or (channels, samples), got shape {np.shape(audio)}")
     if not np.isfinite(x).all():
         raise GridError("audio contains NaN or infinite samples")
     return x
@@ -127,7 +128,7 @@ def analyze(
     beat_quarters: float,
     known_downbeat: float | None = None,
 ) -> BeatAnalysis:
-    """Beats, downbeats, played tempo and confidence of `audio` (n,) or (n, ch) at `sr` Hz.
+    """Beats, downbeats, played tempo and confidence of `audio` (n,) or (channels, n) at `sr` Hz.
 
     `bpm` is the requested tempo in quarter notes per minute; a beat is `beat_quarters` quarter notes
     (1 for x/4, 0.5 for x/8). `known_downbeat` (seconds) fixes the bar phase, e.g. where a continuation

@@ -37,7 +37,8 @@ EDGE_PERIODS = 4  # beats used to extrapolate the tempo past the tracked beats
 
 @dataclass(frozen=True)
 class GridFit:
-    """A fitted take and what was measured. `audio` is (loop_samples + tail_samples,) or (..., channels)."""
+    """A fitted take and what was measured. `audio` is (loop_samples + tail_samples,) or
+    (channels, loop_samples + tail_samples)."""
 
     audio: np.ndarray
     loop_samples: int
@@ -78,11 +79,11 @@ def loop_length(bars: int, bpm: float, beats_per_bar: int, beat_quarters: float,
 
 
 def plain_cut(audio: np.ndarray, start: int, length: int) -> np.ndarray:
-    """audio[start : start + length] as float32, zero-padded at the end where the audio is shorter."""
+    """audio[..., start : start + length] as float32, zero-padded at the end where the audio is shorter."""
     x = np.asarray(audio, dtype=np.float32)
-    out = np.zeros((length,) + x.shape[1:], np.float32)
-    piece = x[max(0, start) : max(0, start) + length]
-    out[: len(piece)] = piece
+    out = np.zeros(x.shape[:-1] + (length,), np.float32)
+    piece = x[..., max(0, start) : max(0, start) + length]
+    out[..., : piece.shape[-1]] = piece
     return out
 
 
@@ -102,7 +103,7 @@ def fit(
     tail_samples: int = 0,
     margin_samples: int | None = None,
 ) -> GridFit:
-    """Fit `audio` (n,) or (n, ch) at `sr` Hz onto `bars` bars of the grid at `bpm` (quarter notes/min).
+    """Fit `audio` (n,) or (channels, n) at `sr` Hz onto `bars` bars of the grid at `bpm` (quarter notes/min).
 
     shift_beats moves the bar line: +1 starts the loop one beat later in the take (may be fractional).
     known_downbeat (seconds) fixes the bar phase (continuation); only the tempo drift is then corrected.

@@ -59,7 +59,7 @@ def time_map(dst: np.ndarray, src: np.ndarray, at: np.ndarray) -> np.ndarray:
 def _check(audio: np.ndarray, src: np.ndarray, dst: np.ndarray, out_len: int, method: str) -> np.ndarray:
     x = np.asarray(audio, dtype=np.float32)
     if x.ndim not in (1, 2) or not np.isfinite(x).all():
-        raise ValueError(f"audio must be finite (samples,) or (samples, channels), got shape {x.shape}")
+        raise ValueError(f"audio must be finite (samples,) or (channels, samples), got shape {x.shape}")
     if len(src) != len(dst) or len(src) < 1 or out_len < 0:
         raise ValueError("need matching src/dst knots and a non-negative output length")
     if np.any(np.diff(dst) <= 0) or np.any(np.diff(src) <= 0):
@@ -72,21 +72,24 @@ def _check(audio: np.ndarray, src: np.ndarray, dst: np.ndarray, out_len: int, me
 def warp(
     audio: np.ndarray, src: np.ndarray, dst: np.ndarray, out_len: int, sr: int, method: str = "wsola"
 ) -> np.ndarray:
-    """(n,) or (n, ch) audio => float32 (out_len,) or (out_len, ch): output sample dst[i] plays src[i]."""
+    """(n,) or (ch, n) audio => float32 (out_len,) or (ch, out_len): output sample dst[i] plays src[i].
+
+    Every channel follows the same frame positions (chosen on the channels' mean), so a stereo image and
+    the channels' phase relation are kept."""
     src, dst = np.asarray(src, dtype=np.float64), np.asarray(dst, dtype=np.float64)
     x = _check(audio, src, dst, out_len, method)
-    chans = x.reshape(len(x), -1)  # (n, ch)
+    chans = np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T)  # (n, ch): the frame loops' layout
     offset = src[0] - dst[0]
     if method == "wsola" and np.allclose(src - dst, offset, atol=1e-9) and float(offset).is_integer():
         y = np.zeros((out_len, chans.shape[1]), np.float32)  # a pure shift: copy, nothing to stretch
-        lo, hi = max(0, int(offset)), min(len(x), int(offset) + out_len)
+        lo, hi = max(0, int(offset)), min(len(chans), int(offset) + out_len)
         if hi > lo:
             y[lo - int(offset) : hi - int(offset)] = chans[lo:hi]
     elif method == "wsola":
         y = _wsola(chans, src, dst, out_len, sr)
     else:
         y = _signalsmith(chans, src, dst, out_len, sr)
-    return y[:, 0] if x.ndim == 1 else y
+    return y[:, 0] if x.ndim == 1 else np.ascontiguousarray(y.T)
 
 
 def rise_db(mono: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:

@@ -111,13 +111,12 @@ def _check_length(args: argparse.Namespace, samples: int, need: int, sr: int) ->
 
 
 def fit_recording(audio: np.ndarray, sr: int, args: argparse.Namespace, ts: TimeSignature, fade_len: int) -> GridFit:
-    """(channels, samples) => the fit of its most regular N-bar span, stereo kept (fit takes (n, ch)).
+    """(channels, samples) => the fit of its most regular N-bar span, stereo kept.
 
     margin_samples=0: a recording has no generated intro bar to skip, so a beatless one is cut from its
     first sample; a rhythmic one starts wherever the span chooser finds its best downbeat."""
-    x = audio[0] if audio.shape[0] == 1 else audio.T
     fitted = fit(
-        x,
+        audio,
         sr,
         args.bpm,
         args.bars,
@@ -134,8 +133,7 @@ def fit_recording(audio: np.ndarray, sr: int, args: argparse.Namespace, ts: Time
 
 def finish(fitted: GridFit, sr: int, loudness: float | None) -> np.ndarray:
     """The fitted loop plus tail => (channels, loop_samples): seamless, DC-free, at the recording's level."""
-    x = fitted.audio[None, :] if fitted.audio.ndim == 1 else fitted.audio.T
-    return finish_loop(x, fitted.loop_samples, fitted.tail_samples, sr, loudness)
+    return finish_loop(fitted.audio, fitted.loop_samples, fitted.tail_samples, sr, loudness)
 
 
 def metadata(args: argparse.Namespace, ts: TimeSignature, fitted: GridFit) -> dict[str, str]:

@@ -56,8 +56,8 @@ def test_every_hit_lands_on_the_grid(name):
     take = drum_take(**kw, bars=BARS + 2, seed=list(CASES).index(name))
     result = fit(take.audio, SR, kw["bpm"], BARS, per_bar, beat, tail_samples=TAIL)
     assert result.status == "on_grid" and result.message.startswith("on grid (played ")
-    assert result.audio.shape[0] == loop_length(BARS, kw["bpm"], per_bar, beat, SR) + TAIL
-    assert result.audio.shape[1:] == take.audio.shape[1:]
+    assert result.audio.shape[-1] == loop_length(BARS, kw["bpm"], per_bar, beat, SR) + TAIL
+    assert result.audio.shape[:-1] == take.audio.shape[:-1]  # stereo stays (2, samples)
     errors, prominent, p0 = _grid_errors(take, result, kw["bpm"], beat)
     assert p0 % per_bar == 0 and p0 > 0  # a real downbeat, after the intro bar
     assert len(errors) >= 2 * BARS * per_bar and np.median(errors) <= 3.0

@@ -54,7 +54,7 @@ def take_of(name: str):
 
 def recording(tmp_path: Path, name: str, audio: np.ndarray, sr: int = SR, subtype: str = "PCM_24") -> Path:
     path = tmp_path / name
-    sf.write(path, audio, sr, subtype=subtype)
+    sf.write(path, audio.T, sr, subtype=subtype)  # (channels, samples) => soundfile's (samples, channels)
     return path
 
 
@@ -81,7 +81,7 @@ def grid_errors_ms(take, y: np.ndarray, first_downbeat: float, bpm: float, beat:
     # prominent: all but the quiet off-16th hats (in a snare's tail the meter can latch onto a splice ripple)
     prominent = np.array([h.kind != "hat" or (2 * h.position * beat).is_integer() for h in take.hits])
     keep = measurable(take) & prominent & (grid >= 0) & (grid < len(y) - 0.015 * SR)
-    found = measure_onsets(y, grid[keep])
+    found = measure_onsets(y.T, grid[keep])  # y as read: (samples, channels)
     return np.abs(found - grid[keep]) / SR * 1000, p0
 
 
