@@ -25,14 +25,17 @@ def write_chunk(folder: Path, chunk: Any, take: int = 0, suffix: str = "") -> tu
     it starts, in seconds. The daemon writes take 1 into each job's folder, `generate --stream-dir` all.
 
     `chunk` is a `bridge.engine.streaming.Chunk` (or anything with its index, start_sample at 32 kHz and
-    audio (takes, n)); typed loosely so writing chunks never imports the engine."""
+    audio (takes, channels, n), or (takes, n) for mono); typed loosely so writing chunks never imports the
+    engine. A stereo take writes a stereo chunk."""
     index = int(chunk.index)
     if index < 0:
         raise ValueError(f"chunk index must be >= 0, got {index}")
     audio = np.asarray(chunk.audio, dtype=np.float32)
-    samples = audio[take] if audio.ndim == 2 else audio
+    if audio.ndim not in (1, 2, 3):
+        raise ValueError(f"chunk audio must be (takes, channels, n), (takes, n) or (n,), got {audio.shape}")
+    samples = audio[take] if audio.ndim >= 2 else audio  # (channels, n) or (n,)
     folder.mkdir(parents=True, exist_ok=True)
     path = write_wav_atomic(
-        folder / f"chunk-{index:04d}{suffix}.wav", samples[None, :], CHUNK_SAMPLE_RATE, CHUNK_SUBTYPE
+        folder / f"chunk-{index:04d}{suffix}.wav", samples, CHUNK_SAMPLE_RATE, CHUNK_SUBTYPE
     )
     return path, int(chunk.start_sample) / CHUNK_SAMPLE_RATE

@@ -27,21 +27,25 @@ TOLERANCE = 512  # samples: how far a frame may move to line up (±16 ms: one pe
 def time_stretch(
     audio: np.ndarray, ratio: float, frame: int = FRAME, tolerance: int = TOLERANCE
 ) -> np.ndarray:
-    """Mono audio (samples,) => float32 (round(samples * ratio),) at the same pitch.
+    """Audio (samples,) or (channels, samples) => float32 (..., round(samples * ratio)) at the same pitch.
 
     ratio > 1 makes it longer (slower), < 1 shorter (faster). To move a clip from `clip_bpm` to `song_bpm`:
-    ratio = clip_bpm / song_bpm.
+    ratio = clip_bpm / song_bpm. Frames are placed on the channels' mean and every channel is read at the
+    same places, so a stereo clip keeps its image and the channels stay in phase with each other.
     """
     x = np.asarray(audio, dtype=np.float32)
-    if x.ndim != 1:
-        raise ValueError(f"audio must be mono (samples,), got shape {x.shape}")
+    if x.ndim not in (1, 2):
+        raise ValueError(f"audio must be (samples,) or (channels, samples), got shape {x.shape}")
     if not (math.isfinite(ratio) and ratio > 0):
         raise ValueError(f"ratio must be a positive number, got {ratio}")
     if frame < 4 or frame % 2 or not 0 <= tolerance < frame:
         raise ValueError(f"need an even frame >= 4 and 0 <= tolerance < frame, got {frame}, {tolerance}")
-    n_out = int(round(len(x) * ratio))
-    if ratio == 1.0 or len(x) == 0:
+    n = x.shape[-1]
+    n_out = int(round(n * ratio))
+    if ratio == 1.0 or n == 0:
         return x.copy()
+    chans = x.reshape(-1, n)  # (C, n)
+    mono = chans.mean(axis=0)
     hop = frame // 2
     window = np.hanning(frame + 1)[:-1].astype(np.float32)  # periodic: w[n] + w[n + hop] == 1
     n_frames = -(-n_out // hop) + 2  # frame k is centred on output sample k * hop
@@ -49,17 +53,19 @@ def time_stretch(
     # positions run up to ~2 hops / ratio past the input's end
     pad = frame + tolerance
     tail = int(math.ceil(3 * hop / ratio)) + 2 * (frame + tolerance)
-    xp = np.concatenate([np.zeros(pad, np.float32), x, np.zeros(tail, np.float32)])
-    out = np.zeros(n_frames * hop + frame, np.float32)
+    xp = np.pad(chans, ((0, 0), (pad, tail)))
+    mp = np.pad(mono, (pad, tail))
+    out = np.zeros((len(chans), n_frames * hop + frame), np.float32)
     previous = -1  # input start of the last frame taken
     for k in range(n_frames):
         start = pad + int(round(k * hop / ratio)) - hop  # nominal input start: centred on k * hop / ratio
         if previous >= 0:
-            natural = xp[previous + hop : previous + hop + frame]  # what would follow the last frame
-            search = xp[start - tolerance : start + tolerance + frame]
+            natural = mp[previous + hop : previous + hop + frame]  # what would follow the last frame
+            search = mp[start - tolerance : start + tolerance + frame]
             corr = np.correlate(search, natural, mode="valid")  # (2 * tolerance + 1,) lags
             if corr.max() > 0:
                 start += int(np.argmax(corr)) - tolerance
-        out[k * hop : k * hop + frame] += window * xp[start : start + frame]
+        out[:, k * hop : k * hop + frame] += window * xp[:, start : start + frame]
         previous = start
-    return out[hop : hop + n_out]  # output sample 0 is frame 0's centre
+    y = out[:, hop : hop + n_out]  # output sample 0 is frame 0's centre
+    return y[0].copy() if x.ndim == 1 else y

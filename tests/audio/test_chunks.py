@@ -31,3 +31,14 @@ def test_write_chunk_takes_the_streaming_modules_chunks(tmp_path):
 
 def test_chunks_are_at_the_models_rate():
     assert CHUNK_SAMPLE_RATE == MODEL_SAMPLE_RATE == 32000
+
+
+def test_a_stereo_take_writes_a_stereo_chunk(tmp_path):
+    left, right = np.full(3200, 0.25, np.float32), np.full(3200, -0.5, np.float32)
+    audio = np.stack([np.stack([left, right]), np.stack([right, left])])  # (takes, channels, n)
+    path, _ = write_chunk(tmp_path, Chunk(index=1, start_sample=0, audio=audio), take=1, suffix="-take2")
+    data, sr = sf.read(path, dtype="float32", always_2d=True)
+    assert path.name == "chunk-0001-take2.wav" and sr == 32000 and data.shape == (3200, 2)
+    assert abs(data[:, 0].mean() + 0.5) < 1e-3 and abs(data[:, 1].mean() - 0.25) < 1e-3  # take 2's channels
+    with pytest.raises(ValueError, match="chunk audio"):
+        write_chunk(tmp_path, Chunk(index=2, start_sample=0, audio=np.zeros((1, 1, 2, 10), np.float32)))
