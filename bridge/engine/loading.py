@@ -11,14 +11,17 @@ import os
 import socket
 from pathlib import Path
 
+import huggingface_hub
 import torch
 import transformers as tf
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
 from bridge.engine.archs import ARCHS, RANDOM_BUILDS, Arch
+from bridge.engine.checkpoint import cached_config, check_config, download_command, download_hint, read_config
 from bridge.engine.engine import Engine
 from bridge.engine.hf_generate import quiet_transformers
+from bridge.engine.hf_logging import silence_pad_bos_warnings
 from bridge.engine.types import MAX_WINDOW_FRAMES, SAMPLE_RATE, ModelError, delay_steps
 from bridge.limits import DEFAULT_CFG, DEFAULT_TOP_K
 
@@ -70,7 +73,9 @@ def resolve_dtype(device: torch.device, dtype: str | None = None) -> torch.dtype
 def byte_tokenizer():
     """A T5-shaped tokenizer built in memory: one token per UTF-8 byte, then </s>. No files, no network."""
     vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
-    vocab.update({ch: i + 3 for i, ch in enumerate(pre_tokenizers.ByteLevel.alphabet())})
+    # alphabet() comes from a Rust hash set whose order changes per process: sorted, the ids (and so a
+    # seeded debug take) are the same in every process
+    vocab.update({ch: i + 3 for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))})
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
@@ -106,6 +111,7 @@ def build_config(arch: Arch):
         codebook_size=arch.vocab_size,
         num_lstm_layers=c.num_lstm_layers,
         use_causal_conv=False,
+        use_conv_shortcut=False,  # the real 32 kHz codec's residual blocks add the input as is (no 1x1 conv)
         norm_type="weight_norm",
         normalize=False,
         pad_mode="reflect",
@@ -164,18 +170,6 @@ def randomize_codebooks(codec) -> None:
 # ----------------------------------------------------------------------------------------- loading
 
 
-def _hub_hint(name: str) -> str:
-    cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub"
-    )
-    return (
-        f"could not load model {name!r}: it is not a local directory and not in the Hugging Face cache "
-        f"({cache}), and it could not be downloaded. On a machine with network run "
-        f"`huggingface-cli download {name}` (or copy the folder and pass --model /path/to/it), "
-        f"or try the pipeline without weights using --model debug"
-    )
-
-
 def _hub_reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
     """One quick TCP connect, so a machine without network fails in seconds, not after minutes of retries."""
     try:
@@ -186,32 +180,53 @@ def _hub_reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
 
 
 def _load_pretrained(name: str):
-    """from_pretrained from a directory, the HF cache, or the hub; returns (model, tokenizer, is_melody)."""
+    """from_pretrained from a directory, the HF cache, or the hub; returns (model, tokenizer, is_melody).
+
+    The config is read and checked first (`bridge.engine.checkpoint`): a checkpoint we cannot run is
+    refused before a single weight is read."""
     local = Path(name).expanduser()
     if not local.is_dir() and (name.startswith((".", "/", "~")) or os.sep in name.replace("/", "", 1)):
         raise ModelError(f"model directory {local} does not exist (or use a hub id, or --model debug)")
-    source = str(local) if local.is_dir() else name
     attempts = [True]  # the directory or the HF cache first
-    if not local.is_dir() and not os.environ.get("HF_HUB_OFFLINE") and "/" in name and _hub_reachable():
-        attempts.append(False)
+    if local.is_dir():
+        source, config_path = str(local), local / "config.json"
+        if not config_path.is_file():
+            raise ModelError(
+                f"model directory {local} has no config.json, so it is not a saved MusicGen checkpoint "
+                f"(fetch one with e.g. `{download_command('facebook/musicgen-melody', str(local))}`)"
+            )
+    else:
+        source, config_path = name, cached_config(name)
+        if not os.environ.get("HF_HUB_OFFLINE") and "/" in name and _hub_reachable():
+            attempts.append(False)
+        if config_path is None:
+            if len(attempts) == 1:
+                raise ModelError(download_hint(name))
+            try:  # the config alone (a few kB), to check it before the weights are fetched
+                config_path = Path(huggingface_hub.hf_hub_download(name, "config.json"))
+            except Exception as e:  # HTTP errors, unknown repo
+                raise ModelError(download_hint(name) + f" ({type(e).__name__}: {_first_line(e)})") from e
+    info = check_config(read_config(config_path, name), name)
+    cls = tf.MusicgenMelodyForConditionalGeneration if info.melody else tf.MusicgenForConditionalGeneration
     last: Exception | None = None
     for local_only in attempts:
         try:
-            config = tf.AutoConfig.from_pretrained(source, local_files_only=local_only)
-            if config.model_type == "musicgen_melody":
-                cls, melody = tf.MusicgenMelodyForConditionalGeneration, True
-            elif config.model_type == "musicgen":
-                cls, melody = tf.MusicgenForConditionalGeneration, False
-            else:
-                raise ModelError(f"model {name!r} is a {config.model_type!r} model, not MusicGen")
             model = cls.from_pretrained(source, local_files_only=local_only)
             tokenizer = tf.AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-            return model.eval(), tokenizer, melody
-        except ModelError:
-            raise
+            return model.eval(), tokenizer, info.melody
         except Exception as e:  # OSError, HTTP errors, missing files: all mean "not available here"
             last = e
-    raise ModelError(_hub_hint(name) + f" ({type(last).__name__}: {str(last).splitlines()[0][:200]})")
+    detail = f" ({type(last).__name__}: {_first_line(last)})"
+    if local.is_dir():
+        raise ModelError(
+            f"could not load model from {local}: it needs config.json, the .safetensors weights and "
+            f"tokenizer.json (e.g. `{download_command('facebook/musicgen-melody', str(local))}`){detail}"
+        )
+    raise ModelError(download_hint(name) + detail)
+
+
+def _first_line(e: BaseException | None) -> str:
+    return str(e).splitlines()[0][:200] if e is not None and str(e) else ""
 
 
 def load_engine(
@@ -222,6 +237,7 @@ def load_engine(
     seed: int = 0,
 ) -> Engine:
     """Load `name`: "debug", an arch name with random_weights=True, a local dir, or a hub id."""
+    silence_pad_bos_warnings()
     dev = resolve_device(device)
     dt = resolve_dtype(dev, dtype)
     if name in RANDOM_BUILDS or (random_weights and name in ARCHS):

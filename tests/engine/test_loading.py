@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import T5Config
+from transformers import EncodecModel, T5Config
 
 from bridge.engine.archs import ARCHS, TextEncoderArch
-from bridge.engine.loading import build_random_model, byte_tokenizer, load_engine, resolve_dtype
+from bridge.engine.loading import build_config, build_random_model, byte_tokenizer, load_engine, resolve_dtype
 from bridge.engine.types import ModelError
 
 
@@ -72,3 +72,22 @@ def test_arch_table_matches_the_releases():
     assert ARCHS["melody"].melody and ARCHS["melody"].ffn_dim == 4 * 1536
     assert (ARCHS["large"].hidden_size, ARCHS["large"].num_heads) == (2048, 32)
     assert ARCHS["melody"].text == TextEncoderArch()
+
+
+def test_random_codec_has_no_conv_shortcuts_like_the_real_32khz_codec():
+    """The real EnCodec 32 kHz config sets use_conv_shortcut=False: its residual blocks add their input as
+    is. With transformers' default (True) a build carries 8 extra 1x1 convolutions (melody size: 700,160
+    parameters), which skews codec timings."""
+    codec = build_random_model(ARCHS["debug"], seed=0).audio_encoder
+    assert codec.config.use_conv_shortcut is False
+    assert not [k for k in codec.state_dict() if "shortcut" in k]
+    with_shortcuts = build_config(ARCHS["debug"]).audio_encoder
+    with_shortcuts.use_conv_shortcut = True
+    extra = EncodecModel(with_shortcuts)
+    shortcut_params = sum(p.numel() for n, p in extra.named_parameters() if "shortcut" in n)
+    assert (
+        shortcut_params > 0
+        and len({n.split(".shortcut")[0] for n, _ in extra.named_parameters() if "shortcut" in n}) == 8
+    )
+    count = sum(p.numel() for p in codec.parameters())
+    assert count == sum(p.numel() for p in extra.parameters()) - shortcut_params
