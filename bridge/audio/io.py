@@ -12,8 +12,10 @@ two writers racing for the same name cannot clobber each other, and a crash leav
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
+import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -200,6 +202,21 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def _write_failure(exc: BaseException, directory: Path, needed: int) -> str:
+    """Why a write failed, in words: libsndfile reports a full disk as "Error opening 8: System error."."""
+    code = getattr(exc, "errno", None)
+    if code == errno.EDQUOT:
+        return "disk quota exceeded"
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        free = None
+    if code == errno.ENOSPC or (free is not None and free < needed + (1 << 16)):
+        left = "" if free is None else f" ({free} bytes free, about {needed} needed)"
+        return f"no space left on device{left}"
+    return str(exc)
+
+
 def _write_temp(
     directory: Path,
     final_name: str,
@@ -234,7 +251,8 @@ def _write_temp(
                 add_acid(fd, acid)
             os.fsync(fd)
         except (*SOUNDFILE_ERRORS, AcidError) as exc:
-            raise AudioError(f"{directory / final_name}: cannot write audio: {exc}") from exc
+            reason = _write_failure(exc, directory, data.nbytes)
+            raise AudioError(f"{directory / final_name}: cannot write audio: {reason}") from exc
         ok = True
     finally:
         os.close(fd)

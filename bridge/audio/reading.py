@@ -5,18 +5,26 @@ No torch here. Arrays are float32 shaped (channels, samples) (see `bridge.audio.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from bridge.limits import MAX_CLIP_SAMPLES, MAX_DECODE_SAMPLES
+
 DEFAULT_MAX_BYTES = 1 << 30  # bytes: refuse to open input files larger than 1 GiB
 SILENCE_PEAK_DBFS = -80.0  # dBFS: a clip whose sample peak is below this is treated as silent
 SOUNDFILE_ERRORS = (sf.SoundFileError, RuntimeError, OSError)
+# One open per read: never blocks on a FIFO, never leaks into a child process, never becomes our tty.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(
+    os, "O_NOCTTY", 0
+) | getattr(os, "O_BINARY", 0)
 
 
 class AudioError(ValueError):
@@ -39,16 +47,8 @@ class AudioInfo:
 # --------------------------------------------------------------------------------------------- reading
 
 
-def _check_regular_file(path: Path, max_bytes: int) -> os.stat_result:
-    """stat before open: a FIFO or device (/dev/zero) must be refused, never opened (it could block)."""
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise AudioError(f"{path}: file does not exist") from None
-    except PermissionError:
-        raise AudioError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise AudioError(f"{path}: cannot access file ({exc.strerror})") from None
+def _refuse_kind(path: Path, st: os.stat_result, max_bytes: int) -> None:
+    """Only a non-empty regular file under the size limit is read (a FIFO or a device could block)."""
     if stat.S_ISDIR(st.st_mode):
         raise AudioError(f"{path} is a directory, not an audio file")
     if not stat.S_ISREG(st.st_mode):
@@ -57,28 +57,58 @@ def _check_regular_file(path: Path, max_bytes: int) -> os.stat_result:
         raise AudioError(f"{path} is empty (0 bytes)")
     if st.st_size > max_bytes:
         raise AudioError(f"{path} is too large ({st.st_size} bytes; the limit is {max_bytes} bytes)")
-    return st
+
+
+def _os_error(path: Path, exc: OSError) -> AudioError:
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return AudioError(f"{path}: file does not exist")
+    if isinstance(exc, PermissionError):
+        return AudioError(f"{path}: permission denied")
+    return AudioError(f"{path}: cannot access file ({exc.strerror or exc})")
+
+
+@contextlib.contextmanager
+def open_clip(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[int]:
+    """A descriptor of `path`, checked to be a regular file *after* opening: the one open the file gets.
+
+    stat by name first, so a FIFO or a device is refused without being opened at all; then open with
+    O_NONBLOCK (a FIFO swapped in after that stat opens at once instead of waiting for a writer) and
+    fstat the descriptor, so what is decoded is what was checked. Everything reads through this fd."""
+    try:
+        _refuse_kind(path, os.stat(path), max_bytes)
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    try:
+        _refuse_kind(path, os.fstat(fd), max_bytes)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _info(path: Path, handle: sf.SoundFile) -> AudioInfo:
+    """The header's facts, refusing empty audio and a header that declares more than MAX_CLIP_SAMPLES."""
+    frames, channels, rate = int(handle.frames), int(handle.channels), int(handle.samplerate)
+    if frames <= 0 or rate <= 0 or channels <= 0:
+        raise AudioError(f"{path} contains no audio (0 frames)")
+    if frames * channels > MAX_CLIP_SAMPLES:  # checked before decoding: a tiny FLAC can declare hours
+        raise AudioError(
+            f"{path} declares {frames} frames x {channels} channels; clips are limited to "
+            f"{MAX_CLIP_SAMPLES} samples in all (about {MAX_CLIP_SAMPLES // (48000 * 2 * 60)} min of "
+            f"48 kHz stereo)"
+        )
+    return AudioInfo(path, rate, channels, frames, frames / rate, str(handle.format), str(handle.subtype))
 
 
 def probe(path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> AudioInfo:
     """Header facts about an audio file, refusing anything that is not a readable, non-empty audio file."""
     path = Path(path).expanduser()
-    _check_regular_file(path, max_bytes)
-    try:
-        info = sf.info(str(path))
-    except SOUNDFILE_ERRORS as exc:
-        raise AudioError(f"{path} is not a readable audio file: {exc}") from None
-    if info.frames <= 0 or info.samplerate <= 0 or info.channels <= 0:
-        raise AudioError(f"{path} contains no audio (0 frames)")
-    return AudioInfo(
-        path=path,
-        sample_rate=int(info.samplerate),
-        channels=int(info.channels),
-        frames=int(info.frames),
-        duration=info.frames / info.samplerate,
-        format=str(info.format),
-        subtype=str(info.subtype),
-    )
+    with open_clip(path, max_bytes) as fd:
+        try:
+            with sf.SoundFile(fd, closefd=False) as handle:
+                return _info(path, handle)
+        except SOUNDFILE_ERRORS as exc:
+            raise AudioError(f"{path} is not a readable audio file: {exc}") from None
 
 
 def _region_frames(info: AudioInfo, region: tuple[float, float]) -> tuple[int, int]:
@@ -104,23 +134,51 @@ def _region_frames(info: AudioInfo, region: tuple[float, float]) -> tuple[int, i
     return start, stop
 
 
+def _span(
+    info: AudioInfo, region: tuple[float, float] | None, max_seconds: float | None, from_end: bool
+) -> tuple[int, int]:
+    """[start, stop) frames to decode: the region, cut to `max_seconds` (its last ones if `from_end`)."""
+    start, stop = (0, info.frames) if region is None else _region_frames(info, region)
+    if max_seconds is not None:
+        most = max(1, math.ceil(max_seconds * info.sample_rate))
+        if stop - start > most:
+            start, stop = (stop - most, stop) if from_end else (start, start + most)
+    if (stop - start) * info.channels > MAX_DECODE_SAMPLES:
+        raise AudioError(
+            f"{info.path}: {(stop - start) / info.sample_rate:.1f} s of {info.channels} channels is more "
+            f"than one clip may decode ({MAX_DECODE_SAMPLES} samples); choose a shorter region"
+        )
+    return start, stop
+
+
 def read_audio(
     path: str | os.PathLike[str],
     region: tuple[float, float] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     require_signal: bool = True,
+    *,
+    max_seconds: float | None = None,
+    from_end: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Decode a file (or only the `region`, in seconds) to float32 (channels, samples) and its rate.
 
-    Rejects NaN/inf samples and, unless `require_signal` is False, silence: conditioning a model on
-    either gives garbage, so the user hears about it up front.
+    Only what is needed is decoded: at most `max_seconds` of the region, its first ones, or its last
+    ones with `from_end` (a continuation needs the region's tail). The header's size is checked before
+    anything is decoded. Rejects NaN/inf samples and, unless `require_signal` is False, silence:
+    conditioning a model on either gives garbage, so the user hears about it up front.
     """
-    info = probe(path, max_bytes=max_bytes)
-    start, stop = (0, info.frames) if region is None else _region_frames(info, region)
-    try:
-        data, sr = sf.read(str(info.path), start=start, stop=stop, dtype="float32", always_2d=True)
-    except SOUNDFILE_ERRORS as exc:
-        raise AudioError(f"{info.path}: cannot decode audio: {exc}") from None
+    path = Path(path).expanduser()
+    with open_clip(path, max_bytes) as fd:
+        try:
+            with sf.SoundFile(fd, closefd=False) as handle:
+                info = _info(path, handle)
+                start, stop = _span(info, region, max_seconds, from_end)
+                if start:
+                    handle.seek(start)
+                data = handle.read(stop - start, dtype="float32", always_2d=True)
+        except SOUNDFILE_ERRORS as exc:
+            raise AudioError(f"{path}: cannot decode audio: {exc}") from None
+    sr = info.sample_rate
     audio = np.ascontiguousarray(data.T)  # (samples, channels) -> (channels, samples)
     if audio.shape[-1] == 0:
         raise AudioError(f"{info.path} contains no audio in the requested range")

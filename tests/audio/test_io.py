@@ -468,3 +468,20 @@ def test_fallback_when_hard_links_unsupported(tmp_path: Path, monkeypatch: pytes
         write_wav_atomic(keep, _tone(0.1, 8000), 8000)
     assert keep.read_bytes() == b"precious"
     assert _leftovers(tmp_path) == []
+
+
+def test_a_full_disk_is_named_not_libsndfile_s_system_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libsndfile reports a header it cannot write as "Error opening 8: System error."."""
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise sf.LibsndfileError(2, "Error opening 8: ")  # what libsndfile says on ENOSPC
+
+    usage = audio_io.shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(audio_io.sf, "SoundFile", no_room)
+    monkeypatch.setattr(audio_io.shutil, "disk_usage", lambda p: usage._replace(free=4096))
+    with pytest.raises(AudioError, match="cannot write audio: no space left on device") as err:
+        write_wav_unique(tmp_path, "full", _tone(1.0, 8000), 8000)
+    assert "4096 bytes free" in str(err.value) and "System error" not in str(err.value)
+    assert _leftovers(tmp_path) == [] and list(tmp_path.iterdir()) == []
