@@ -43,11 +43,19 @@ var MODES = ["generate", "melody", "continue"]; // the Mode [live.tab] items, in
 var DESTINATIONS = ["session", "arrangement"]; // the Insert [live.tab] items, in order
 var GRID_MODES = ["on", "strict", "off"]; // the Grid [live.menu] items, in order (values of generate's grid key)
 var ON_GRID = "on_grid"; // the grid reply's status of a take fitted onto the grid
-var INSERT_MIN_VERSION = [12, 0, 5]; // ClipSlot/Track.create_audio_clip appeared in Live 12.0.5
 var CONNECT_TIMEOUT_MS = 2500; // no welcome after hello => say the daemon is not answering
-var ACK_TIMEOUT_MS = 4000; // no ack after generate => same
-var WARP_CHECK_DELAY_MS = 400; // Live defers "warping" and analyses new clips asynchronously
+// UDP may drop a datagram (a full receive buffer drops silently): generate and cancel are sent again,
+// with the same request id (the daemon answers a repeated id without running it twice), until any
+// reply names that id, or GIVE_UP_MS have passed.
+var RESEND_MS = 750;
+var GIVE_UP_MS = 5000;
+// Live defers "warping" and analyses a new clip asynchronously: its warp_markers are watched every
+// WARP_POLL_MS until Live has analysed it, for at most WARP_WAIT_MS.
+var WARP_POLL_MS = 100;
+var WARP_WAIT_MS = 5000;
+var PORT_SETTLE_MS = 400; // a dragged port box settles this long before the sockets move
 var BEAT_TOLERANCE = 0.01; // beats: how far Live's warp may put the loop end from the bar line
+var ARRANGEMENT_END = 1576800; // beats: the last position Track.create_audio_clip accepts
 var CLIP_NAME_CHARS = 60;
 var MAX_PATHS_SHOWN = 8;
 
@@ -70,7 +78,9 @@ var state = {
     sent: {}, // request id -> verb, for every request this device sent
     jobs: {}, // generate request id -> job (what is needed to place its clips)
     active: null, // id of the newest running job (its progress drives the bar)
-    welcome: null
+    welcome: null,
+    pending: {}, // request id -> {msg, verb, waited, task}: sent, no reply yet (see sendReliable)
+    portTask: null // the debounce of the port boxes
 };
 
 // ------------------------------------------------------------------------------------------ errors
@@ -204,6 +214,40 @@ function send(msg, verb) {
     outlet(OUTLET_OSC, msg);
 }
 
+/* Send a request and send it again, same id, every RESEND_MS until a reply names its id
+ * (acknowledge) or GIVE_UP_MS have passed; then onGiveUp() says so. */
+function sendReliable(msg, verb, onGiveUp) {
+    var id = msg[1];
+    var entry = { msg: msg, verb: verb, waited: 0, task: null };
+    state.pending[id] = entry;
+    send(msg, verb);
+    var tick = function () {
+        if (state.pending[id] !== entry) {
+            return;
+        }
+        entry.waited += RESEND_MS;
+        if (entry.waited >= GIVE_UP_MS) {
+            delete state.pending[id];
+            onGiveUp(entry);
+            return;
+        }
+        outlet(OUTLET_OSC, msg);
+        entry.task = later(RESEND_MS, tick);
+    };
+    entry.task = later(RESEND_MS, tick);
+}
+
+/* A reply named this request: stop sending it again. */
+function acknowledge(id) {
+    var entry = state.pending[id];
+    if (entry) {
+        delete state.pending[id];
+        if (entry.task) {
+            entry.task.cancel();
+        }
+    }
+}
+
 function say(text) {
     outlet(OUTLET_STATUS, "set", text);
 }
@@ -252,14 +296,36 @@ function validId(id) {
     return isFinite(n) && n > 0;
 }
 
+/* LiveAPI objects by path, made once per operation (a Generate press, one insert) and reused: Live
+ * resolves a path when the object is made, so the cache is dropped when a new operation starts
+ * (forgetLiveApis()), and its clip paths when a clip was just created (forgetLiveApis(true)): tracks,
+ * slots and objects by id stay what they were. */
+var apiCache = {};
+
 function liveApi(path) {
+    if (apiCache.hasOwnProperty(path)) {
+        return apiCache[path];
+    }
     var api;
     try {
         api = new LiveAPI(path);
     } catch (e) {
-        return null;
+        api = null;
     }
-    return api && validId(api.id) ? api : null;
+    apiCache[path] = api && validId(api.id) ? api : null;
+    return apiCache[path];
+}
+
+function forgetLiveApis(clipPathsOnly) {
+    if (!clipPathsOnly) {
+        apiCache = {};
+        return;
+    }
+    for (var path in apiCache) {
+        if (apiCache.hasOwnProperty(path) && / clip$|arrangement_clips/.test(path)) {
+            delete apiCache[path];
+        }
+    }
 }
 
 function getRaw(api, prop) {
@@ -370,15 +436,6 @@ function liveVersion() {
         v[2] = 0;
     }
     return v;
-}
-
-function compareVersion(a, b) {
-    for (var i = 0; i < 3; i++) {
-        if (a[i] !== b[i]) {
-            return a[i] < b[i] ? -1 : 1;
-        }
-    }
-    return 0;
 }
 
 // --------------------------------------------------------------------------- reading the Live set
@@ -664,6 +721,8 @@ function loadbang() {
  * arrived first. */
 function init() {
     state.ready = true;
+    boundPorts.daemon = settings.daemonPort;
+    boundPorts.reply = settings.replyPort;
     outlet(OUTLET_OSC, "port", settings.daemonPort);
     outlet(OUTLET_RECEIVE, "port", settings.replyPort);
     setProgress(0);
@@ -726,28 +785,52 @@ function validPort(p) {
     return n >= 1 && n <= 65535 ? n : 0;
 }
 
+/* The port boxes: before init (the saved values) they just set the port; later, while a box is being
+ * dragged through values, the sockets move and hello goes out once the value has settled for
+ * PORT_SETTLE_MS, not once per value passed. */
 function daemon_port(p) {
     var n = validPort(p);
-    if (n && n !== settings.daemonPort) {
+    if (n) {
         settings.daemonPort = n;
-        if (state.ready) {
-            outlet(OUTLET_OSC, "port", n);
-            state.connected = false;
-            sayHello();
-        }
+        settlePorts();
     }
 }
 
 function reply_port(p) {
     var n = validPort(p);
-    if (n && n !== settings.replyPort) {
+    if (n) {
         settings.replyPort = n;
-        if (state.ready) {
-            outlet(OUTLET_RECEIVE, "port", n);
+        settlePorts();
+    }
+}
+
+var boundPorts = { daemon: 0, reply: 0 }; // what the sockets use (set at init)
+
+function settlePorts() {
+    if (!state.ready) {
+        return;
+    }
+    if (state.portTask) {
+        state.portTask.cancel();
+    }
+    state.portTask = later(PORT_SETTLE_MS, function () {
+        state.portTask = null;
+        var changed = false;
+        if (settings.daemonPort !== boundPorts.daemon) {
+            boundPorts.daemon = settings.daemonPort;
+            outlet(OUTLET_OSC, "port", settings.daemonPort);
+            changed = true;
+        }
+        if (settings.replyPort !== boundPorts.reply) {
+            boundPorts.reply = settings.replyPort;
+            outlet(OUTLET_RECEIVE, "port", settings.replyPort);
+            changed = true;
+        }
+        if (changed) {
             state.connected = false;
             sayHello();
         }
-    }
+    });
 }
 
 function ping() {
@@ -760,6 +843,7 @@ function generate() {
         return;
     }
     try {
+        forgetLiveApis();
         var song = readSong();
         var req = {
             prompt: settings.prompt,
@@ -789,14 +873,14 @@ function generate() {
             acked: false
         };
         state.active = id;
-        send(msg, "generate");
         setProgress(0);
         clearPaths();
         var note = req.region && req.region.note ? " (" + req.region.note + ")" : "";
         say("Requested " + describeRequest(req) + note + "...");
-        later(ACK_TIMEOUT_MS, function () {
+        sendReliable(msg, "generate", function (entry) {
+            // Kept in state.jobs: a late ack or done (the daemon did get it) is still placed.
             if (state.jobs[id] && !state.jobs[id].acked) {
-                warn(noAnswerText());
+                warn(noAnswerText() + " (the request was sent " + sentTimes(entry) + ")");
             }
         });
     } catch (e) {
@@ -816,9 +900,19 @@ function cancel() {
         return;
     }
     for (var i = 0; i < ids.length; i++) {
-        send(composeRequest("cancel", newRequestId(), ["job", ids[i], "reply_port", settings.replyPort]), "cancel");
+        var msg = composeRequest("cancel", newRequestId(), ["job", ids[i], "reply_port", settings.replyPort]);
+        sendReliable(msg, "cancel", cancelGaveUp);
     }
     say("Cancelling " + ids.length + " job" + (ids.length === 1 ? "" : "s") + "...");
+}
+
+function cancelGaveUp(entry) {
+    warn("Cancel got no answer: " + noAnswerText() + " (sent " + sentTimes(entry) + ")");
+}
+
+function sentTimes(entry) {
+    var times = Math.round(entry.waited / RESEND_MS);
+    return times + " times over " + Math.round(entry.waited / 1000) + " s";
 }
 
 // ------------------------------------------------------------------------------ replies (OSC in)
@@ -833,7 +927,9 @@ function anything() {
         return;
     }
     try {
-        REPLY_HANDLERS[verb](decodeReply(verb, args));
+        var reply = decodeReply(verb, args);
+        acknowledge(reply.id); // any reply naming a request means the daemon has it
+        REPLY_HANDLERS[verb](reply);
     } catch (e) {
         report(e);
     }
@@ -1064,9 +1160,89 @@ function sessionTarget(count) {
     return { trackIndex: index, track: track, from: from, scenes: scenes };
 }
 
+/* The one file name a path ends with, and the path in one spelling (Live may report a Windows path with
+ * backslashes, and macOS's /tmp and /var as /private/...). */
+function normalPath(path) {
+    var p = String(path || "").replace(/\\/g, "/").replace(/\/+/g, "/");
+    if (/^[A-Za-z]:\//.test(p)) {
+        p = p.toLowerCase(); // Windows paths are not case-sensitive
+    }
+    return p.replace(/^\/private\/(tmp|var)\//, "/$1/");
+}
+
+function samePath(a, b) {
+    return a !== "" && normalPath(a) === normalPath(b);
+}
+
+/* Is this LiveAPI object a clip playing our file? A refused create can leave us holding anything
+ * (Live 12.4 answers a refusal with a bare 1, which is not object 1). */
+function isOurClip(api, path) {
+    if (!api) {
+        return false;
+    }
+    if (api.type !== undefined && api.type !== null && api.type !== "" && String(api.type) !== "Clip") {
+        return false;
+    }
+    return samePath(getString(api, "file_path"), path);
+}
+
+/* What create_audio_clip answered, read strictly: {id: n} for ["id", n] with n > 0, {refused: true} for
+ * anything else Live answered (a bare 1 or 0 is a refusal, not an id), {} for no answer at all. */
+function readCreateResult(result) {
+    if (isList(result) && result.length >= 2 && String(result[0]) === "id") {
+        var n = Number(result[1]);
+        return n > 0 ? { id: n } : { refused: true };
+    }
+    if (result === undefined || result === null || (isList(result) && !result.length)) {
+        return {};
+    }
+    return { refused: true };
+}
+
+/* Why a create failed, for the status line: the Live version only words the message, it never decides
+ * whether to try (public sources disagree on when create_audio_clip appeared). */
+function notCreatedReason(label, path, answer) {
+    var version = liveVersion();
+    if (version && version[0] < 12) {
+        return "Live " + version.join(".") + " cannot put audio on the timeline from Max for Live (Live 12 can): " +
+            "drag the file shown below into Live, or use the desktop panel";
+    }
+    return "Live did not create the clip on " + label + " (" + answer + "; Max for Live needs Live 12 with " +
+        "create_audio_clip): drag the file shown below into Live";
+}
+
+function describeAnswer(result) {
+    if (result === undefined || result === null) {
+        return "no answer";
+    }
+    return "Live answered " + (isList(result) ? Array.prototype.join.call(result, " ") : String(result));
+}
+
+/* Create one clip from path with `create` (a function making the call), and find it: the id Live
+ * answered, else `find()` (the slot's clip, a new arrangement clip). Returns {clip} or {why}. */
+function createClip(label, path, create, find) {
+    var result = create();
+    forgetLiveApis(true); // a slot's clip path now names the new clip
+    var answer = readCreateResult(result);
+    var clip = null;
+    if (answer.id) {
+        clip = liveApi("id " + answer.id);
+    } else if (!answer.refused) {
+        clip = find();
+    }
+    if (isOurClip(clip, path)) {
+        return { clip: clip };
+    }
+    if (clip) {
+        return { why: "Live answered with an object that is not a clip of " + path };
+    }
+    return { why: notCreatedReason(label, path, describeAnswer(result)), refused: true };
+}
+
 function insertSession(job, paths, outcome) {
     var target = sessionTarget(paths.length);
     var label = trackLabel(target.track);
+    outcome.where = label;
     for (var i = 0; i < paths.length; i++) {
         if (i >= target.scenes.length) {
             outcome.failed.push(paths[i]);
@@ -1076,17 +1252,64 @@ function insertSession(job, paths, outcome) {
             continue;
         }
         var base = "live_set tracks " + target.trackIndex + " clip_slots " + target.scenes[i];
-        callLive(liveApi(base), "create_audio_clip", paths[i]);
-        var clip = liveApi(base + " clip");
-        if (!clip) {
+        var slot = liveApi(base);
+        var made = createClip(label, paths[i], function () {
+            return callLive(slot, "create_audio_clip", paths[i]);
+        }, function () {
+            return liveApi(base + " clip");
+        });
+        if (!made.clip) {
             outcome.failed.push(paths[i]);
-            outcome.reasons.push("Live did not create the clip on " + label + " (needs Live 12.0.5+ and an unfrozen audio track)");
+            outcome.reasons.push(made.why);
+            if (made.refused && !outcome.inserted.length) {
+                failRest(paths, i + 1, made.why, outcome);
+                return;
+            }
             continue;
         }
-        finishClip(clip, job, i + 1);
+        finishClip(made.clip, job, i + 1);
         outcome.inserted.push("scene " + (target.scenes[i] + 1));
     }
-    outcome.where = label;
+}
+
+/* Live refused the first take: the others would be refused the same way, so they are not tried. */
+function failRest(paths, from, why, outcome) {
+    for (var k = from; k < paths.length; k++) {
+        outcome.failed.push(paths[k]);
+        outcome.reasons.push(why);
+    }
+}
+
+/* The song-beat spans [start, end) of a track's arrangement clips, sorted by start. */
+function arrangementSpans(trackIndex) {
+    var track = liveApi("live_set tracks " + trackIndex);
+    var ids = track ? getIds(track, "arrangement_clips") : [];
+    var spans = [];
+    for (var i = 0; i < ids.length; i++) {
+        var clip = liveApi("id " + ids[i]);
+        var start = clip ? getNumber(clip, "start_time") : NaN;
+        var end = clip ? getNumber(clip, "end_time") : NaN;
+        if (!isFinite(start) || !isFinite(end)) {
+            fail("Cannot read where the clips on " + trackLabel(track) + " lie, so the loop was not inserted (it could replace one)");
+        }
+        spans.push({ id: ids[i], start: start, end: end, name: getString(clip, "name") });
+    }
+    spans.sort(function (a, b) {
+        return a.start - b.start;
+    });
+    return spans;
+}
+
+/* The first position at or after `from` where `length` beats lie free of every span: create_audio_clip
+ * replaces whatever lies under the new clip, so the loop only goes where nothing is. */
+function freePosition(spans, from, length) {
+    var at = from;
+    for (var i = 0; i < spans.length; i++) {
+        if (spans[i].start < at + length && spans[i].end > at) {
+            at = spans[i].end;
+        }
+    }
+    return at;
 }
 
 function insertArrangement(job, paths, outcome) {
@@ -1098,77 +1321,171 @@ function insertArrangement(job, paths, outcome) {
     var track = liveApi("live_set tracks " + index);
     checkTrackTakesAudio(track);
     var song = liveApi("live_set");
-    var position = getNumber(song, "start_time"); // the insert marker
-    if (!isFinite(position)) {
-        position = getNumber(song, "current_song_time");
+    var marker = getNumber(song, "start_time"); // the insert marker
+    if (!isFinite(marker)) {
+        marker = getNumber(song, "current_song_time");
     }
-    if (!isFinite(position) || position < 0) {
-        position = 0;
+    if (!isFinite(marker) || marker < 0) {
+        marker = 0;
     }
     var label = trackLabel(track);
+    outcome.where = label;
+    var next = marker; // takes follow one another
     for (var i = 0; i < paths.length; i++) {
-        var at = position + i * job.loopBeats; // takes follow each other
-        var before = getIds(track, "arrangement_clips");
-        var result = callLive(track, "create_audio_clip", paths[i], at);
-        var after = getIds(track, "arrangement_clips");
-        var clip = null;
-        for (var k = 0; k < after.length && !clip; k++) {
-            if (before.indexOf(after[k]) < 0) {
-                clip = liveApi("live_set tracks " + index + " arrangement_clips " + k);
-            }
-        }
-        if (!clip && validId(firstNumber(result))) {
-            clip = liveApi("id " + firstNumber(result));
-        }
-        if (!clip) {
+        var spans = arrangementSpans(index);
+        var at = freePosition(spans, next, job.loopBeats);
+        if (at + job.loopBeats > ARRANGEMENT_END) {
             outcome.failed.push(paths[i]);
-            outcome.reasons.push("Live did not create the clip on " + label + " (needs Live 12.0.5+ and an unfrozen audio track)");
+            outcome.reasons.push("no free place on " + label + " after beat " + round(next, 3) + " for " + job.loopBeats + " beats");
             continue;
         }
-        finishClip(clip, job, i + 1);
+        var before = getIds(liveApi("live_set tracks " + index), "arrangement_clips");
+        var made = createClip(label, paths[i], function () {
+            return callLive(liveApi("live_set tracks " + index), "create_audio_clip", paths[i], at);
+        }, function () {
+            return newArrangementClip(index, before);
+        });
+        if (!made.clip) {
+            outcome.failed.push(paths[i]);
+            outcome.reasons.push(made.why);
+            if (made.refused && !outcome.inserted.length) {
+                failRest(paths, i + 1, made.why, outcome);
+                return;
+            }
+            continue;
+        }
+        checkNothingReplaced(index, before, made.clip, outcome);
+        finishClip(made.clip, job, i + 1);
         outcome.inserted.push("beat " + round(at, 3));
+        if (at > next + 1e-9) {
+            outcome.moved = true;
+        }
+        next = at + job.loopBeats;
     }
-    outcome.where = label;
 }
 
-/* Name the new clip after the prompt, turn warping on; once Live has analysed it, set it looping over
- * the whole loop and check the warp puts the file end on the bar line (fixing it if Live guessed the
- * tempo wrong). */
+/* The clip that appeared on the track since `before` (its arrangement clip ids), or null. */
+function newArrangementClip(index, before) {
+    var after = getIds(liveApi("live_set tracks " + index), "arrangement_clips");
+    for (var k = 0; k < after.length; k++) {
+        if (before.indexOf(after[k]) < 0) {
+            return liveApi("id " + after[k]);
+        }
+    }
+    return null;
+}
+
+/* The loop went where nothing was, but Live sizes the new clip by its own guess of the file's tempo:
+ * if that made it longer and it replaced a clip, say so loudly (Undo brings it back). */
+function checkNothingReplaced(index, before, clip, outcome) {
+    var after = getIds(liveApi("live_set tracks " + index), "arrangement_clips");
+    var lost = 0;
+    for (var k = 0; k < before.length; k++) {
+        if (after.indexOf(before[k]) < 0) {
+            lost++;
+        }
+    }
+    if (lost) {
+        outcome.replaced += lost;
+    }
+}
+
+/* Name the new clip after the prompt and turn warping on; once Live has analysed it (its warp markers
+ * appear), set it looping over the whole loop and check the warp puts the loop end on the bar line
+ * (fixing it if Live guessed the tempo wrong). */
 function finishClip(clip, job, take) {
     setLive(clip, "name", clipName(job, take));
     setLive(clip, "warping", 1);
-    later(WARP_CHECK_DELAY_MS, function () {
-        var tempo = fixClipTempo(clip, job);
-        setLive(clip, "looping", 1);
-        setLive(clip, "loop_start", 0);
-        setLive(clip, "loop_end", job.loopBeats);
-        setLive(clip, "end_marker", job.loopBeats);
-        if (tempo === "off") {
-            warn(
-                "Live warped take " + take + " off the bar grid: set its Seg. BPM to " + job.bpm +
-                " in Clip View (its file is exactly " + job.bars + " bars at " + job.bpm + " BPM)"
-            );
+    var waited = 0;
+    var poll = function () {
+        var markers = readWarpMarkers(clip);
+        if (!markers && waited < WARP_WAIT_MS) {
+            waited += WARP_POLL_MS;
+            later(WARP_POLL_MS, poll);
+            return;
         }
-    });
+        settleClip(clip, job, take, markers);
+    };
+    later(WARP_POLL_MS, poll);
 }
 
-/* "ok", "fixed", "off" or "unknown". The file is exactly loopBeats long at job.bpm, so a right warp
- * maps second 0 to beat 0 and the file end to loopBeats. */
-function fixClipTempo(clip, job) {
+function settleClip(clip, job, take, markers) {
+    var tempo = markers ? fixClipTempo(clip, job, markers) : "unknown";
+    setLive(clip, "looping", 1);
+    setLive(clip, "loop_start", 0);
+    setLive(clip, "loop_end", job.loopBeats);
+    setLive(clip, "end_marker", job.loopBeats);
+    if (tempo === "off") {
+        warn(
+            "Live warped take " + take + " off the bar grid: set its Seg. BPM to " + job.bpm +
+            " in Clip View (its file is exactly " + job.bars + " bars at " + job.bpm + " BPM)"
+        );
+    } else if (tempo === "unknown") {
+        post("MusicGen Bridge: take " + take + ": Live reported no warp markers, its warp was not checked\n");
+    }
+}
+
+/* The file's real length in seconds: sample_length is frames (per channel, whatever the channel count)
+ * at sample_rate. NaN when Live does not say. */
+function fileSeconds(clip) {
+    var frames = getNumber(clip, "sample_length");
+    var rate = getNumber(clip, "sample_rate");
+    return frames > 0 && rate > 0 ? frames / rate : NaN;
+}
+
+/* "ok", "fixed" or "off". The file is loopBeats long at job.bpm, so a right warp maps second 0 to beat 0
+ * and the loop end to loopBeats. The loop end is clamped to the file's real length: a file of whole
+ * frames can end up to half a frame before loopBeats * 60 / bpm, and Live refuses a warp marker past
+ * the file end. */
+function fixClipTempo(clip, job, markers) {
     var seconds = (job.loopBeats * 60) / job.bpm;
-    var markers = readWarpMarkers(clip);
-    if (!markers) {
-        return "unknown";
+    var length = fileSeconds(clip);
+    if (isFinite(length)) {
+        seconds = Math.min(seconds, length);
     }
     if (Math.abs(secondsToBeats(markers, seconds) - job.loopBeats) <= BEAT_TOLERANCE) {
         return "ok";
     }
-    callLive(clip, "add_warp_marker", { beat_time: job.loopBeats, sample_time: seconds });
-    markers = readWarpMarkers(clip);
+    markers = addWarpMarker(clip, job.loopBeats, seconds);
     if (markers && Math.abs(secondsToBeats(markers, seconds) - job.loopBeats) <= BEAT_TOLERANCE) {
         return "fixed";
     }
     return "off";
+}
+
+/* Clip.add_warp_marker takes a dict {beat_time, sample_time} (LOM). Classic [js] passes a Max Dict as
+ * a dict; v8 [js] also turns a plain object into one. So: a Dict first, then a plain object if the Dict
+ * did not take; each checked by reading the markers back. Returns the markers, or null. */
+function addWarpMarker(clip, beat, seconds) {
+    var forms = typeof Dict === "function" ? ["dict", "object"] : ["object"];
+    for (var i = 0; i < forms.length; i++) {
+        var arg;
+        if (forms[i] === "dict") {
+            arg = new Dict();
+            arg.set("beat_time", beat);
+            arg.set("sample_time", seconds);
+        } else {
+            arg = { beat_time: beat, sample_time: seconds };
+        }
+        callLive(clip, "add_warp_marker", arg);
+        if (forms[i] === "dict" && typeof arg.freepeer === "function") {
+            arg.freepeer();
+        }
+        var markers = readWarpMarkers(clip);
+        if (markers && hasMarkerAt(markers, beat)) {
+            return markers;
+        }
+    }
+    return null;
+}
+
+function hasMarkerAt(markers, beat) {
+    for (var i = 0; i < markers.length; i++) {
+        if (Math.abs(markers[i].beat - beat) <= 1e-6) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* One take's fit in the daemon's words (its message), or from its status when the message is missing. */
@@ -1248,16 +1565,8 @@ function insertTakes(job, paths) {
         warn("The daemon finished but sent no file");
         return;
     }
-    var version = liveVersion();
-    if (version && compareVersion(version, INSERT_MIN_VERSION) < 0) {
-        showPaths(paths);
-        warn(
-            doneText(job, paths.length, many + " saved. Live " + version.join(".") + " cannot put audio on the timeline from Max for Live " +
-            "(Live 12.0.5+ can): drag the file shown below into Live, or use the desktop panel")
-        );
-        return;
-    }
-    var outcome = { inserted: [], failed: [], reasons: [], where: "" };
+    forgetLiveApis();
+    var outcome = { inserted: [], failed: [], reasons: [], where: "", moved: false, replaced: 0 };
     var where = DESTINATIONS[settings.destination];
     try {
         if (where === "arrangement") {
@@ -1273,16 +1582,30 @@ function insertTakes(job, paths) {
         warn(doneText(job, paths.length, many + " saved but not inserted: " + e.message + ". The file is shown below"));
         return;
     }
+    var note = outcome.moved ? "; placed after the clips at the insert marker, nothing overwritten" : "";
+    var replaced = outcome.replaced
+        ? ". Live made a new clip longer than the loop (its own tempo guess) and it replaced " + outcome.replaced +
+          " clip" + (outcome.replaced === 1 ? "" : "s") + " after it: Edit > Undo brings " + (outcome.replaced === 1 ? "it" : "them") + " back"
+        : "";
     if (!outcome.failed.length) {
         showPaths(paths.slice(0, 1));
-        say(doneText(job, paths.length, many + " in " + where + " on " + outcome.where + " (" + outcome.inserted.join(", ") + ")"));
+        var text = doneText(job, paths.length, many + " in " + where + " on " + outcome.where + " (" + outcome.inserted.join(", ") + ")" + note);
+        if (replaced) {
+            warn(text + replaced);
+        } else {
+            say(text);
+        }
         return;
     }
     showPaths(outcome.failed);
+    if (!outcome.inserted.length) {
+        warn(doneText(job, paths.length, many + " saved but not inserted: " + outcome.reasons[0]));
+        return;
+    }
     var grid = gridSummary(job, paths.length);
     warn(
         "Inserted " + outcome.inserted.length + " of " + paths.length + ": " + outcome.reasons[0] +
-        ". Not inserted: the file(s) shown below" + (grid ? ". Grid: " + grid : "")
+        ". Not inserted: the file(s) shown below" + (grid ? ". Grid: " + grid : "") + replaced
     );
 }
 
@@ -1291,13 +1614,15 @@ function insertTakes(job, paths) {
     var helpers = [
         UserError, fail, requestSpec, requestAddress, keySpec, replyVerb, replySpec, typedArg, decodeReply,
         inRange, composeRequest,
-        newRequestId, send, say, warn, showPaths, clearPaths, setProgress, later, report, validId, liveApi, getRaw,
-        isList, getNumber, getString, getIds, callLive, firstNumber, setLive, liveVersion, compareVersion,
-        round, readSong, readWarpMarkers, interpolate, beatsToSeconds, secondsToBeats, readSelectedClip,
-        clipRegion, currentBars, composeGenerate, describeRequest, sayHello, noAnswerText, validPort,
-        clipName, trackIsAudio, slotIsEmpty, trackLabel, checkTrackTakesAudio, trackIndex, locateHighlightedSlot,
-        sessionTarget, insertSession, insertArrangement, finishClip, fixClipTempo, describeFit, fitDetails,
-        gridSummary, doneText, insertTakes
+        newRequestId, send, sendReliable, acknowledge, say, warn, showPaths, clearPaths, setProgress, later, report,
+        validId, liveApi, forgetLiveApis, getRaw, isList, getNumber, getString, getIds, callLive, firstNumber, setLive,
+        liveVersion, round, readSong, readWarpMarkers, interpolate, beatsToSeconds, secondsToBeats, readSelectedClip,
+        clipRegion, currentBars, composeGenerate, describeRequest, sayHello, noAnswerText, validPort, settlePorts,
+        cancelGaveUp, sentTimes, clipName, trackIsAudio, slotIsEmpty, trackLabel, checkTrackTakesAudio, trackIndex,
+        locateHighlightedSlot, sessionTarget, normalPath, samePath, isOurClip, readCreateResult, notCreatedReason,
+        describeAnswer, createClip, insertSession, failRest, arrangementSpans, freePosition, insertArrangement,
+        newArrangementClip, checkNothingReplaced, finishClip, settleClip, fileSeconds, fixClipTempo, addWarpMarker,
+        hasMarkerAt, describeFit, fitDetails, gridSummary, doneText, insertTakes
     ];
     for (var i = 0; i < helpers.length; i++) {
         helpers[i].local = 1;

@@ -128,3 +128,17 @@ test("replies are read by name: every reply.<name> the script reads is an argume
   for (const name of read) assert.ok(names.has(name), `reply.${name} is not a reply argument`);
   assert.doesNotMatch(stripComments(handWritten), /\bargs\[\d\]/, "a reply argument read by position");
 });
+
+test("every top-level function that is not a message of the patch is local (Max cannot call it)", () => {
+  const d = loadDevice(null);
+  const messages = new Set([
+    "loadbang", "init", "text", "bars", "mode", "variations", "destination", "grid", "grid_shift",
+    "daemon_port", "reply_port", "ping", "generate", "cancel", "anything",
+  ]);
+  const declared = [...handWritten.matchAll(/^function (\w+)\(/gm)].map((m) => m[1]);
+  assert.ok(declared.length > 40);
+  for (const name of declared) {
+    if (messages.has(name)) assert.notEqual(d.ctx[name].local, 1, `${name} is a message`);
+    else assert.equal(d.ctx[name].local, 1, `${name} is not marked local`);
+  }
+});

@@ -110,7 +110,7 @@ test("unknown statuses, odd take numbers and other clients' grid replies do not 
 test("the grid summary also leads the Live 11 message", () => {
   const { d, run } = setup({ version: [11, 3, 13] });
   run(1, [onGrid(1)]);
-  assert.match(d.status(), /^Done: on grid \(played 121\.7 bpm\); the loop saved\. Live 11\.3\.13 cannot put audio/);
+  assert.match(d.status(), /^Done: on grid \(played 121\.7 bpm\); the loop saved but not inserted: Live 11\.3\.13 cannot put audio/);
 });
 
 test("the Grid menu and the Nudge control are sent as grid and grid_shift with each generate", () => {

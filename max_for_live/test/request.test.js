@@ -286,8 +286,10 @@ test("no ack after generate: the status says the daemon is not answering", () =>
 test("port settings: the sockets follow, hello is sent again, requests name the new reply port", () => {
   const { d } = setup();
   d.send("daemon_port", 9100);
+  d.advance(1000); // the box settles
   assert.deepEqual(d.on(OUT.osc).filter((m) => m[0] === "port").pop().slice(0, 2), ["port", 9100]);
   d.send("reply_port", 9201);
+  d.advance(1000);
   assert.deepEqual(d.on(OUT.receive).pop().slice(0, 2), ["port", 9201]);
   assert.equal(d.last(A("hello")).keys.reply_port, 9201);
   d.send("reply_port", 70000); // ignored
