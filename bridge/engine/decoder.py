@@ -11,13 +11,14 @@ Greedy decoding gives exactly the codes of transformers' `generate` (same condit
 delay pattern, prompt forcing, CFG `uncond + scale * (cond - uncond)`); sampling applies transformers'
 processors in its order (temperature, top-k, top-p) and is reproducible for a fixed generator seed.
 MusicGen-Melody conditions through a prefix [chroma projected, tiled to chroma_length] + [text projected,
-masked] ahead of the codes; plain MusicGen cross-attends to the projected text in every layer.
+masked] ahead of the codes; plain MusicGen cross-attends to the projected text in every layer (both built
+in `bridge.engine.prefix`). Stereo releases interleave the channels' codebooks [L0, R0, L1, R1, ...]
+and delay codebook c by c // 2 (`bridge.engine.types.codebook_delays`); nothing else differs.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,8 +27,16 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 
+from bridge.engine.prefix import melody_prefix, text_states
 from bridge.engine.step import Progress, StepBuffers, few_rows_linear, module_linear, sample
-from bridge.engine.types import Cancelled, FramesCallback, Sampling, StepCallback, delay_steps
+from bridge.engine.types import (
+    Cancelled,
+    FramesCallback,
+    Sampling,
+    StepCallback,
+    codebook_delays,
+    delay_steps,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +61,15 @@ class Decoder:
         config = model.decoder.config
         self.melody = model.config.model_type == "musicgen_melody"
         self.chroma_length: int = model.config.chroma_length if self.melody else 0
-        self.num_chroma: int = model.config.num_chroma if self.melody else 0
         self.num_codebooks: int = config.num_codebooks
+        self.channels: int = config.audio_channels  # stereo: codebooks interleaved [L0, R0, L1, R1, ...]
         self.pad_id: int = model.generation_config.decoder_start_token_id  # BOS = pad = 2048
         self.heads: int = config.num_attention_heads
         self.head_dim: int = config.hidden_size // config.num_attention_heads
         weight = self.lm_heads[0].weight
         self.device, self.dtype = weight.device, weight.dtype
+        self.delay_list = codebook_delays(self.num_codebooks, self.channels)  # codebook c: delay_list[c]
+        self.delays = torch.tensor(self.delay_list, dtype=torch.long, device=self.device)  # (K,)
         self.cuda_graphs = cuda_graphs and self.device.type == "cuda"
         self._linear = few_rows_linear if self.device.type == "cpu" else module_linear
         self._gen = torch.Generator(device=self.device)  # graphs capture this one; seeded from the caller's
@@ -87,11 +98,11 @@ class Decoder:
         """New codes after an optional prompt: (B, K, P + n_frames) long on the model's device, prompt first.
 
         text: {"input_ids", "attention_mask"} (B, S); features: (B, F, 12) chroma one-hot or None (text-only:
-        one-hot bin 0); codes: (B, K, P) un-delayed prompt codes or None.
-        on_step(done, total) runs once per finished step, total = n_frames + K - 1; on_frames(first, codes)
-        receives the new frames (B, K, n) on the CPU, in order, as the delay pattern completes them (frame t at
-        step t + K - 1). Setting `cancel` raises Cancelled before the next step. On CUDA both callbacks trail
-        the queued GPU work by at most LOOKAHEAD steps.
+        one-hot bin 0); codes: (B, K, P) un-delayed prompt codes or None (stereo: channels interleaved).
+        on_step(done, total) runs once per finished step, total = n_frames + D - 1 (D = K / channels, the
+        delay depth); on_frames(first, codes) receives the new frames (B, K, n) on the CPU, in order, as the
+        delay pattern completes them (frame t at step t + D - 1). Setting `cancel` raises Cancelled before
+        the next step. On CUDA both callbacks trail the queued GPU work by at most LOOKAHEAD steps.
         """
         ids, mask = text["input_ids"], text["attention_mask"]
         batch, text_len = ids.shape
@@ -103,73 +114,26 @@ class Decoder:
             raise ValueError(f"prompt codes must be (batch={batch}, K={k}, P), got {tuple(codes.shape)}")
         if n_frames < 1:
             raise ValueError("n_frames must be >= 1")
-        total = delay_steps(n_frames, k)
+        total = delay_steps(n_frames, k, self.channels)
         _check(cancel)
         prefix_len = self.chroma_length + text_len if self.melody else 0
         st = self._buffers(batch, text_len, prefix_len + 1 + p + n_frames + k, sampling)
         self._schedule(st, codes, prefix_len, n_frames)
         self._gen.set_state(generator.get_state())
         if self.melody:
-            prefix = self._melody_prefix(ids, mask, features, st.cfg)  # (rows, prefix_len, H)
+            prefix = melody_prefix(self.model, ids, mask, features, st.cfg)  # (rows, prefix_len, H)
         else:
-            self._cross_kv(st, *self._text_states(ids, mask, st.cfg))
+            self._cross_kv(st, *text_states(self.model, ids, mask, st.cfg))
             prefix = None
         self._prefill(st, prefix, prefix_len, p)
         del prefix  # per-request activations go now; only the static buffers stay
-        progress = Progress(total, batch, k, on_step, on_frames, pinned=self.device.type == "cuda")
+        cuda = self.device.type == "cuda"
+        progress = Progress(total, batch, self.delay_list, on_step, on_frames, pinned=cuda)
         self._decode_n_steps(st, total, progress, cancel)
         generator.set_state(self._gen.get_state())
         return self._undelay(st, prefix_len, p + n_frames)
 
     # ------------------------------------------------------------------------------------ conditioning
-
-    def _text_encoder(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """T5 states (B, S, D_text)."""
-        return self.model.text_encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-
-    def _melody_prefix(
-        self, ids: torch.Tensor, mask: torch.Tensor, features: torch.Tensor | None, cfg: bool
-    ) -> torch.Tensor:
-        """[chroma projected, tiled/cut to chroma_length] + [text projected, masked]: (rows, chroma_length + S, H).
-
-        The same operations in the same order as MusicgenMelodyForConditionalGeneration's
-        `_prepare_encoder_hidden_states_kwargs_for_generation`: null text = zeros, null chroma = one-hot bin 0.
-        """
-        states = self._text_encoder(ids, mask)
-        proj = getattr(self.model, "enc_to_dec_proj", None)  # absent when T5 and decoder widths match
-        if proj is not None:
-            states = proj(states)
-        if cfg:
-            states = torch.cat([states, torch.zeros_like(states)])
-            mask = torch.cat([mask, torch.zeros_like(mask)])
-        states = states * mask[..., None]  # (rows, S, H)
-
-        frames = 1 if features is None else features.shape[1]
-        null = torch.zeros((ids.shape[0], frames, self.num_chroma), device=self.device, dtype=self.dtype)
-        null[:, :, 0] = 1
-        chroma = null if features is None else features
-        if cfg:
-            chroma = torch.cat([chroma, null])
-        proj = getattr(self.model, "audio_enc_to_dec_proj", None)
-        if proj is not None:
-            chroma = proj(chroma)  # (rows, F, H)
-        if frames < self.chroma_length:
-            chroma = chroma.repeat(1, math.ceil(self.chroma_length / frames), 1)
-        return torch.cat([chroma[:, : self.chroma_length], states], dim=1)
-
-    def _text_states(
-        self, ids: torch.Tensor, mask: torch.Tensor, cfg: bool
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Plain MusicGen: (projected, masked text states (rows, S, H), mask (rows, S)), in the order of
-        MusicgenForConditionalGeneration: null branch = zero T5 states with a zero mask, then project and mask."""
-        states = self._text_encoder(ids, mask)
-        if cfg:
-            states = torch.cat([states, torch.zeros_like(states)])
-            mask = torch.cat([mask, torch.zeros_like(mask)])
-        proj = getattr(self.model, "enc_to_dec_proj", None)
-        if proj is not None:
-            states = proj(states)
-        return states * mask[..., None], mask
 
     def _cross_kv(self, st: StepBuffers, states: torch.Tensor, mask: torch.Tensor) -> None:
         """Precompute every layer's cross-attention keys/values for the request into st's static buffers."""
@@ -243,13 +207,13 @@ class Decoder:
     def _schedule(self, st: StepBuffers, codes: torch.Tensor | None, prefix_len: int, n_frames: int) -> None:
         """Fill st.forced and st.seq: per absolute position, the delay pattern's BOS/EOS pads and the prompt.
 
-        Code column c (c = 0 is BOS) sits at position prefix_len + c; codebook k holds frame c - k - 1 there,
+        Code column c (c = 0 is BOS) sits at position prefix_len + c; codebook k holds frame c - delay(k) - 1,
         so frames before 0 or from P + n_frames on are pad, frames < P are the prompt, the rest is sampled.
         """
         b, k, length = st.batch, self.num_codebooks, st.forced.shape[1]
         p = 0 if codes is None else codes.shape[-1]
         column = torch.arange(length, device=self.device) - prefix_len
-        frame = column[None] - torch.arange(k, device=self.device)[:, None] - 1  # (K, L)
+        frame = column[None] - self.delays[:, None] - 1  # (K, L)
         forced = torch.full((b, k, length), -1, dtype=torch.long, device=self.device)
         if codes is not None:
             prompt = codes.to(self.device).gather(2, frame.clamp(0, p - 1).expand(b, k, length))
@@ -259,9 +223,9 @@ class Decoder:
         st.seq.copy_(st.forced)  # the prompt columns are never written by a step
 
     def _undelay(self, st: StepBuffers, prefix_len: int, frames: int) -> torch.Tensor:
-        """(B, K, frames): codebook k's frame f was written at position prefix_len + 1 + k + f."""
+        """(B, K, frames): codebook k's frame f was written at position prefix_len + 1 + delay(k) + f."""
         b, k = st.batch, self.num_codebooks
-        offsets = torch.arange(k, device=self.device)[:, None] + torch.arange(frames, device=self.device)
+        offsets = self.delays[:, None] + torch.arange(frames, device=self.device)
         index = prefix_len + 1 + offsets  # (K, frames)
         return st.seq.view(b, k, -1).gather(2, index.expand(b, k, frames))
 

@@ -12,8 +12,9 @@ import threading
 import numpy as np
 import torch
 
-from bridge.engine import hf_generate
+from bridge.engine import codebooks, hf_generate
 from bridge.engine.decoder import Decoder
+from bridge.engine.streaming import StreamingDecoder
 from bridge.engine.types import (
     FRAME_RATE,
     MAX_WINDOW_FRAMES,
@@ -44,17 +45,25 @@ class Engine:
         self.dtype = dtype
         self.name = name
         self.num_codebooks: int = model.decoder.num_codebooks
+        self.channels: int = model.decoder.config.audio_channels  # 1, or 2: codebooks [L0, R0, L1, R1, ...]
         self.pad_id: int = model.generation_config.pad_token_id
         if (
             model.config.audio_encoder.sampling_rate != SAMPLE_RATE
-            or model.decoder.config.audio_channels != 1
+            or self.channels not in (1, 2)
+            or self.num_codebooks != 4 * self.channels
         ):
-            raise ModelError(f"model {name!r}: only mono 32 kHz MusicGen checkpoints are supported")
+            raise ModelError(
+                f"model {name!r}: only 32 kHz MusicGen checkpoints with 4 codebooks per channel, mono or "
+                "stereo, are supported"
+            )
         self._lock = threading.Lock()
         self._decoder: Decoder | None = None  # created on first use: the transformers path needs none
 
     def __repr__(self) -> str:
-        return f"Engine({self.name!r}, melody={self.melody}, device={self.device}, dtype={self.dtype})"
+        return (
+            f"Engine({self.name!r}, melody={self.melody}, channels={self.channels}, device={self.device}, "
+            f"dtype={self.dtype})"
+        )
 
     # ------------------------------------------------------------------ conditioning
 
@@ -78,17 +87,34 @@ class Engine:
 
     @torch.inference_mode()
     def encode_audio(self, wav: np.ndarray) -> torch.Tensor:
-        """Mono 32 kHz float audio (samples,) => codes (num_codebooks, frames), frames = ceil(samples / 640)."""
-        x = torch.as_tensor(np.ascontiguousarray(wav), dtype=torch.float32, device=self.device)[None, None]
-        out = self.model.audio_encoder.encode(x, bandwidth=2.2)
-        codes = out.audio_codes  # (chunks=1, batch=1, K, frames)
-        return codes[0, 0]
+        """32 kHz float audio (samples,) or (channels, samples) => prompt codes (K, frames) in the layout
+        `generate(prompt_codes=...)` takes, frames = ceil(samples / 640).
+
+        A stereo model encodes each channel of a stereo clip (codes interleaved [L0, R0, L1, R1, ...]) and
+        feeds a mono clip to both channels; a mono model, and a stereo model given more than 2 channels,
+        encode the downmix (the mean of the channels)."""
+        x = np.asarray(wav, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[None]
+        if x.ndim != 2 or x.shape[0] < 1:
+            raise ValueError(f"audio must be (samples,) or (channels, samples), got shape {x.shape}")
+        if x.shape[0] != self.channels:
+            x = x.mean(axis=0, keepdims=True, dtype=np.float64).astype(np.float32)  # (1, samples)
+        t = torch.as_tensor(np.ascontiguousarray(x), device=self.device)
+        codes = codebooks.encode(self.model.audio_encoder, t)  # (rows * 4, frames)
+        if t.shape[0] < self.channels:  # a mono clip on a stereo model: the same codes in both channels
+            codes = codes.repeat_interleave(self.channels, dim=0)
+        return codes
 
     @torch.inference_mode()
     def decode_codes(self, codes: torch.Tensor) -> np.ndarray:
-        """codes (batch, K, frames) => float32 audio (batch, frames * 640)."""
-        audio = self.model.audio_encoder.decode(codes[None].to(self.device), [None]).audio_values
-        return audio[:, 0].float().cpu().numpy()
+        """codes (batch, K, frames) => float32 audio (batch, channels, frames * 640); mono: channels = 1."""
+        audio = codebooks.decode(self.model.audio_encoder, codes.to(self.device), self.channels)
+        return audio.float().cpu().numpy()
+
+    def streaming_decoder(self, **kwargs) -> StreamingDecoder:
+        """A `StreamingDecoder` over this model's codec and channels (kwargs: its options, e.g. on_chunk)."""
+        return StreamingDecoder(self.model.audio_encoder, channels=self.channels, **kwargs)
 
     # ------------------------------------------------------------------ generation
 
@@ -110,7 +136,7 @@ class Engine:
         """New codes after an optional prompt: returns (batch, K, P + n_frames), prompt codes first.
 
         `on_frames(first, codes (B, K, n))` receives the new frames in order as they complete (the delay
-        pattern completes frame t at step t + K - 1), for streamed decoding.
+        pattern completes frame t at step t + D - 1, D = K / channels), for streamed decoding.
 
         `chroma` (frames, 12) steers the melody; `prompt_codes` (K, P) or (batch, K, P) are continued. Frame 0 of the chroma
         aligns with frame 0 of the prompt. `batch` takes share the conditioning and differ by sampling.

@@ -20,7 +20,8 @@ from bridge.engine.types import (
     GenerationCall,
     Sampling,
     StepCallback,
-    complete_frames,
+    codebook_delays,
+    delay_depth,
     delay_steps,
 )
 
@@ -33,8 +34,11 @@ def generate(model, call: GenerationCall) -> torch.Tensor:
     generate ignores `streamer` in transformers 5.23); the final codes are recorded where generate
     hands them to EnCodec (generate always decodes them, as the baseline it is), and the last step and
     its frames are reported there, before that decode: step timings of both paths exclude it alike.
+    A stereo model decodes its even (left) and odd (right) codebooks in two calls: the codes are whole,
+    and the last step reported, at the second, so there the left channel's decode counts in the last step.
     """
     k = model.decoder.num_codebooks
+    channels = model.decoder.config.audio_channels
     b = call.text["input_ids"].shape[0]
     kwargs = dict(call.text)
     if call.features is not None:
@@ -42,19 +46,24 @@ def generate(model, call: GenerationCall) -> torch.Tensor:
     if call.codes is not None:
         kwargs["decoder_input_ids"] = call.codes.reshape(b * k, -1)  # un-delayed; generate prepends BOS
     kwargs.update(sampling_kwargs(call.sampling))
-    steps = delay_steps(call.n_frames, k)
+    steps = delay_steps(call.n_frames, k, channels)
+    depth = delay_depth(k, channels)
     p = call.prompt_frames
-    if p + call.n_frames < k:  # transformers then skips the delay pattern and returns wrong codes
-        raise ValueError(f"transformers' generate needs at least {k} frames")
-    hook = _StepHook(steps, k, p, call.on_step, call.on_frames, call.cancel)
+    if p + call.n_frames < depth:  # transformers then skips the delay pattern and returns wrong codes
+        raise ValueError(f"transformers' generate needs at least {depth} frames")
+    hook = _StepHook(steps, codebook_delays(k, channels), p, call.on_step, call.on_frames, call.cancel)
     codec = model.audio_encoder
     decode = codec.decode
+    parts: list[torch.Tensor] = []  # generate's own decode calls: (B, K, T), or stereo's left then right
     last: list[torch.Tensor] = []
 
     def recording_decode(audio_codes, *args, **kw):  # generate's final act is decode(codes (1, B, K, T))
         if not hook.busy:  # not a streaming decode run from the hook's own callback: the final one
-            last[:] = [audio_codes[0]]
-            hook.finish(audio_codes[0])  # the last step is done now, before generate's own decode
+            parts.append(audio_codes[0])
+            if len(parts) == channels:  # stereo: the left codebooks [::2] came first, now the right [1::2]
+                codes = parts[0] if channels == 1 else torch.stack(parts, dim=2).flatten(1, 2)
+                last[:] = [codes]
+                hook.finish(codes)  # the last step is done now, before generate's own (last) decode
         return decode(audio_codes, *args, **kw)
 
     codec.decode = recording_decode  # instance attribute shadows the method for this call only
@@ -69,18 +78,20 @@ def generate(model, call: GenerationCall) -> torch.Tensor:
 
 class _StepHook:
     """A logits processor that only watches: `input_ids` (B*K, 1 + P + s) holds the delayed columns of the
-    s steps done so far. Position q holds frame q-1-c of codebook c, so frame f is complete at q = f + K."""
+    s steps done so far. Position q holds frame q-1-delay(c) of codebook c, so frame f is complete at
+    q = f + D (D = K / channels, the delay depth)."""
 
     def __init__(
         self,
         steps: int,
-        k: int,
+        delays: list[int],
         prompt_frames: int,
         on_step: StepCallback | None,
         on_frames: FramesCallback | None,
         cancel: threading.Event | None,
     ):
-        self.steps, self.k, self.p = steps, k, prompt_frames
+        self.steps, self.delays, self.k, self.p = steps, delays, len(delays), prompt_frames
+        self.depth = max(delays) + 1
         self.on_step, self.on_frames, self.cancel = on_step, on_frames, cancel
         self.emitted = 0  # new frames handed to on_frames
         self.busy = False  # inside a callback (whose streaming decode must not count as generate's own)
@@ -105,13 +116,13 @@ class _StepHook:
         if done > 0 and self.on_step is not None:
             self.on_step(done, self.steps)
         if self.on_frames is not None:
-            complete = complete_frames(done, self.k)
+            complete = done - (self.depth - 1)
             if complete > self.emitted:
                 b = input_ids.shape[0] // self.k
                 delayed = input_ids.view(b, self.k, -1)
                 frames = [
-                    delayed[:, c, self.p + 1 + c + self.emitted : self.p + 1 + c + complete]
-                    for c in range(self.k)
+                    delayed[:, c, self.p + 1 + d + self.emitted : self.p + 1 + d + complete]
+                    for c, d in enumerate(self.delays)
                 ]
                 self.on_frames(self.emitted, torch.stack(frames, dim=1))  # (B, K, n)
                 self.emitted = complete

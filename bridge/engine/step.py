@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bridge.engine.types import FramesCallback, StepCallback, complete_frames
+from bridge.engine.types import FramesCallback, StepCallback
 
 FEW_ROWS = 32  # CPU: up to this many rows a linear layer is computed as weight @ x.T (see few_rows_linear)
 BIG_WEIGHT = 1 << 18  # elements: below this the plain call wins (the product is too small to matter)
@@ -76,14 +76,16 @@ class Progress:
         self,
         total: int,
         batch: int,
-        k: int,
+        delays: list[int],
         on_step: StepCallback | None,
         on_frames: FramesCallback | None,
         pinned: bool,
     ) -> None:
-        self.total, self.k, self.on_step, self.on_frames = total, k, on_step, on_frames
+        """delays[c]: codebook c's delay in steps (`types.codebook_delays`); K = len(delays)."""
+        self.total, self.delays, self.on_step, self.on_frames = total, delays, on_step, on_frames
+        self.k, self.depth = len(delays), max(delays) + 1
         # row i - 1: the (B*K,) code column written by step i
-        self.columns = torch.zeros((total, batch * k), dtype=torch.long, pin_memory=pinned)
+        self.columns = torch.zeros((total, batch * self.k), dtype=torch.long, pin_memory=pinned)
         self.reported = 0  # steps handed to on_step
         self.emitted = 0  # new frames handed to on_frames
 
@@ -93,11 +95,11 @@ class Progress:
             if self.on_step is not None:
                 self.on_step(i, self.total)
         self.reported = max(self.reported, done)
-        complete = complete_frames(done, self.k)  # frame f of codebook c is in step f + 1 + c's column
+        complete = done - (self.depth - 1)  # frame f of codebook c is in step f + 1 + delays[c]'s column
         if self.on_frames is None or complete <= self.emitted:
             return
         steps = self.columns.view(self.total, -1, self.k)  # (total, B, K)
-        frames = [steps[self.emitted + c : complete + c, :, c] for c in range(self.k)]  # K x (n, B)
+        frames = [steps[self.emitted + d : complete + d, :, c] for c, d in enumerate(self.delays)]  # K x (n, B)
         self.on_frames(self.emitted, torch.stack(frames).permute(2, 0, 1).contiguous())  # (B, K, n)
         self.emitted = complete
 

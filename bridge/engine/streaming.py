@@ -23,6 +23,9 @@ concatenation of all chunks is exactly T * hop samples, like one full decode.
 
 In continuation mode the first `skip_frames` frames (the audio prompt) are context only: they are never
 emitted, and chunk sample positions count from the first generated frame.
+
+Chunks are (B, channels, samples): a stereo model's interleaved codebooks go through EnCodec per channel
+(`bridge.engine.codebooks`), every window, context and crossfade applying to both channels alike.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from itertools import cycle
 import numpy as np
 import torch
 
+from bridge.engine import codebooks
 from bridge.engine.types import HOP  # 640 samples per EnCodec frame: the fallback for codecs without a config
 
 DEFAULT_CHUNK_FRAMES = 25  # 0.5 s of audio per chunk
@@ -49,7 +53,7 @@ class Chunk:
 
     index: int  # 0, 1, 2, ...
     start_sample: int  # at 32 kHz, relative to the first emitted frame (after skip_frames)
-    audio: np.ndarray  # float32 (B, samples)
+    audio: np.ndarray  # float32 (B, channels, samples)
 
     @property
     def num_samples(self) -> int:
@@ -84,8 +88,9 @@ class StreamingDecoder:
     """Turns codes arriving frame by frame into audio chunks that concatenate to one full decode.
 
     Feed un-delayed, complete frames with `push` (with MusicGen's delay pattern frame t is complete after
-    step t+K-1; the caller handles that) and call `flush` at the end. Chunks are returned and, if given,
-    passed to `on_chunk`. Not thread-safe: one producer.
+    step t+D-1; the caller handles that) and call `flush` at the end. Chunks are returned and, if given,
+    passed to `on_chunk`. `channels` is the model's (`Engine.channels`): 2 splits the interleaved stereo
+    codebooks between the channels. Not thread-safe: one producer.
     """
 
     def __init__(
@@ -98,8 +103,11 @@ class StreamingDecoder:
         on_chunk: ChunkCallback | None = None,
         *,
         skip_frames: int = 0,
+        channels: int = 1,
     ):
         self.hop = _codec_hop(codec)
+        if channels not in (1, 2):
+            raise ValueError(f"channels must be 1 or 2, got {channels}")
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         if holdback_frames < 0:
@@ -123,6 +131,7 @@ class StreamingDecoder:
         self.holdback_frames = holdback_frames
         self.crossfade_samples = crossfade_samples
         self.skip_frames = skip_frames
+        self.channels = channels
         self.on_chunk = on_chunk
         self.decoded_frames = 0  # frames passed to codec.decode so far (cost accounting)
         self._device = _codec_device(codec)
@@ -130,7 +139,7 @@ class StreamingDecoder:
         self._first = 0  # absolute index of self._codes[..., 0]
         self._emitted = skip_frames  # absolute frame index where the next chunk starts
         self._index = 0
-        self._tail: np.ndarray | None = None  # (B, <= crossfade) audio just after the last chunk's end
+        self._tail: np.ndarray | None = None  # (B, C, <= crossfade) audio just after the last chunk's end
         self._finished = False
 
     # ------------------------------------------------------------------ state
@@ -190,14 +199,14 @@ class StreamingDecoder:
         assert self._codes is not None
         start, stop = self._emitted, self.available
         win_start = max(0, start - self.context_frames)
-        audio = self._decode(self._codes[..., win_start - self._first : stop - self._first])  # (B, samples)
+        audio = self._decode(self._codes[..., win_start - self._first : stop - self._first])  # (B, C, samples)
         a, b = (start - win_start) * self.hop, (end - win_start) * self.hop
-        out = np.array(audio[:, a:b], dtype=np.float32)  # (B, (end - start) * hop), a copy
+        out = np.array(audio[..., a:b], dtype=np.float32)  # (B, C, (end - start) * hop), a copy
         if self._tail is not None:
             n = self._tail.shape[-1]
-            fade_in = ((np.arange(n, dtype=np.float32) + 0.5) / n)[None]  # (1, n), 0 -> 1
-            out[:, :n] = self._tail * (1.0 - fade_in) + out[:, :n] * fade_in
-        self._tail = np.array(audio[:, b : b + self.crossfade_samples]) if self.crossfade_samples else None
+            fade_in = (np.arange(n, dtype=np.float32) + 0.5) / n  # (n,), 0 -> 1
+            out[..., :n] = self._tail * (1.0 - fade_in) + out[..., :n] * fade_in
+        self._tail = np.array(audio[..., b : b + self.crossfade_samples]) if self.crossfade_samples else None
         if self._tail is not None and self._tail.shape[-1] == 0:
             self._tail = None
         chunk = Chunk(index=self._index, start_sample=(start - self.skip_frames) * self.hop, audio=out)
@@ -219,17 +228,17 @@ class StreamingDecoder:
 
     @torch.inference_mode()
     def _decode(self, codes: torch.Tensor) -> np.ndarray:
-        """codes (B, K, n) => float32 audio (B, n * hop) through the codec's full (non-streaming) decode."""
+        """codes (B, K, n) => float32 audio (B, C, n * hop) through the codec's full (non-streaming) decode."""
         n = codes.shape[-1]
         if self._device is not None:
             codes = codes.to(self._device)
-        values = self.codec.decode(codes[None], [None]).audio_values  # (B, 1, n * hop)
+        values = codebooks.decode(self.codec, codes, self.channels)  # (B, C, n * hop)
         self.decoded_frames += n
         if values.shape[-1] != n * self.hop:
             raise RuntimeError(
                 f"codec decoded {n} frames to {values.shape[-1]} samples, expected {n * self.hop}"
             )
-        return values[:, 0].float().cpu().numpy()
+        return values.float().cpu().numpy()
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -237,7 +246,7 @@ class StreamingDecoder:
 
 def stream_decode(codec, codes: torch.Tensor, *, steps: int | Iterable[int] = 1, **kw) -> np.ndarray:
     """Decode codes (B, K, T) through a StreamingDecoder, pushing `steps` frames at a time (an int, or
-    burst sizes used in a cycle), then flush; returns the concatenated audio (B, (T - skip_frames) * hop).
+    burst sizes used in a cycle), then flush; returns the concatenated audio (B, C, (T - skip_frames) * hop).
 
     For tests and the benchmark: the result should match one full decode.
     """
@@ -254,7 +263,7 @@ def stream_decode(codec, codes: torch.Tensor, *, steps: int | Iterable[int] = 1,
         pos += n
     chunks += dec.flush()
     if not chunks:
-        return np.zeros((codes.shape[0], 0), dtype=np.float32)
+        return np.zeros((codes.shape[0], dec.channels, 0), dtype=np.float32)
     return np.concatenate([c.audio for c in chunks], axis=-1)
 
 

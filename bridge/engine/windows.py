@@ -73,8 +73,8 @@ def generate_codes(
 
     `on_frames(first, codes)` sees every new frame once, in order, across windows (for streaming)."""
     plan = plan_windows(cond.prompt_frames, n_frames)
-    k = engine.num_codebooks
-    total = sum(delay_steps(w.new, k) for w in plan)  # decoder steps over all windows: the progress total
+    k, channels = engine.num_codebooks, engine.channels
+    total = sum(delay_steps(w.new, k, channels) for w in plan)  # decoder steps over all windows: the progress total
     done_before = done_frames = 0
     codes = None
     for i, w in enumerate(plan):
@@ -104,7 +104,7 @@ def generate_codes(
             cancel=cancel,
         )
         codes = out if codes is None else torch.cat([codes, out[:, :, -w.new :]], dim=2)
-        done_before += delay_steps(w.new, k)
+        done_before += delay_steps(w.new, k, channels)
         done_frames += w.new
     assert codes is not None
     return codes

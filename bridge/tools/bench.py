@@ -24,7 +24,7 @@ import torch
 
 from bridge.engine.engine import Engine
 from bridge.engine.loading import load_engine
-from bridge.engine.streaming import StreamingDecoder, snr_db, stream_decode
+from bridge.engine.streaming import snr_db, stream_decode
 from bridge.engine.types import FRAME_RATE, Sampling, delay_steps
 from bridge.tools.bench_grid import format_grid, grid_figures
 
@@ -91,9 +91,9 @@ def run_once(
 ) -> RunStats:
     """One streamed generation; timings from the caller's clock."""
     dev = engine.device
-    stream = StreamingDecoder(engine.model.audio_encoder)
+    stream = engine.streaming_decoder()
     marks: dict[str, float] = {}
-    steps = delay_steps(n_frames, engine.num_codebooks)
+    steps = delay_steps(n_frames, engine.num_codebooks, engine.channels)
     streaming = [0.0]  # seconds spent in streaming decode so far
 
     def on_step(done: int, total: int) -> None:
@@ -156,7 +156,7 @@ def streaming_figures(engine: Engine, codes: torch.Tensor) -> dict[str, float]:
     full = engine.decode_codes(codes)
     _sync(engine.device)
     t1 = time.perf_counter()
-    streamed = stream_decode(codec, codes)
+    streamed = stream_decode(codec, codes, channels=engine.channels)
     _sync(engine.device)
     t2 = time.perf_counter()
     return {

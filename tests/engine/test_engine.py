@@ -49,7 +49,7 @@ def test_encode_decode_shapes(debug_engine):
     wav = torch.randn(640 * 25).numpy() * 0.1
     codes = debug_engine.encode_audio(wav)
     assert codes.shape == (4, 25)
-    assert debug_engine.decode_codes(codes[None]).shape == (1, 640 * 25)
+    assert debug_engine.decode_codes(codes[None]).shape == (1, 1, 640 * 25)  # (batch, channels, samples)
 
 
 def test_cancel_raises(debug_engine):

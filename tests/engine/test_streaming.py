@@ -50,7 +50,7 @@ def codes() -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def full(engine, codes) -> np.ndarray:
-    return engine.decode_codes(codes)  # (B, T * 640)
+    return engine.decode_codes(codes)  # (B, 1, T * 640)
 
 
 class CountingCodec:
@@ -106,7 +106,7 @@ def _assert_tiled(chunks: list[Chunk], total_samples: int) -> None:
         assert nxt.start_sample == prev.end_sample
     assert chunks[-1].end_sample == total_samples
     for c in chunks:
-        assert c.audio.dtype == np.float32 and c.audio.shape[0] == BATCH
+        assert c.audio.dtype == np.float32 and c.audio.shape[:2] == (BATCH, 1)
 
 
 # ----------------------------------------------------------------------------------------- accuracy
@@ -121,7 +121,7 @@ def test_stream_matches_full_decode(engine, codes, full, bursts):
     assert len(chunks) > 1  # streamed, not one decode at the end
     _assert_tiled(chunks, FRAMES * HOP)
     out = np.concatenate([c.audio for c in chunks], axis=-1)
-    assert out.shape == full.shape == (BATCH, FRAMES * HOP)
+    assert out.shape == full.shape == (BATCH, 1, FRAMES * HOP)
     assert snr_db(full, out) >= MIN_SNR_DB
 
 
@@ -185,7 +185,7 @@ def test_skip_frames_continuation(engine, codes, full, prompt_frames):
     chunks = _push_frames(dec, codes[..., prompt_frames:], [1])
     _assert_tiled(chunks, (FRAMES - prompt_frames) * HOP)
     out = np.concatenate([c.audio for c in chunks], axis=-1)
-    assert snr_db(full[:, prompt_frames * HOP :], out) >= MIN_SNR_DB
+    assert snr_db(full[..., prompt_frames * HOP :], out) >= MIN_SNR_DB
     assert dec.emitted_frames == FRAMES - prompt_frames
 
 
@@ -193,8 +193,8 @@ def test_skip_frames_continuation(engine, codes, full, prompt_frames):
 def test_skip_frames_helper(engine, codes, full, steps):
     prompt_frames = 40
     out = stream_decode(engine.model.audio_encoder, codes, steps=steps, skip_frames=prompt_frames)
-    assert out.shape == (BATCH, (FRAMES - prompt_frames) * HOP)
-    assert snr_db(full[:, prompt_frames * HOP :], out) >= MIN_SNR_DB
+    assert out.shape == (BATCH, 1, (FRAMES - prompt_frames) * HOP)
+    assert snr_db(full[..., prompt_frames * HOP :], out) >= MIN_SNR_DB
 
 
 # ------------------------------------------------------------------------------------ seams, flush
@@ -209,7 +209,7 @@ def test_crossfade_blends_disagreeing_windows():
     )
     chunks = _push_frames(dec, zeros, [1])
     for chunk in chunks[1:]:
-        a = chunk.audio[0]
+        a = chunk.audio[0, 0]
         fade = a[:crossfade]
         # Previous window's value (index - 1) fades linearly into this window's (index).
         assert np.all(np.diff(fade) > 0)
@@ -221,7 +221,7 @@ def test_crossfade_blends_disagreeing_windows():
     hard = stream_decode(
         WindowTaggedCodec(), zeros, chunk_frames=10, context_frames=4, holdback_frames=2, crossfade_samples=0
     )
-    assert hard[0, 10 * HOP - 1] == 0 and hard[0, 10 * HOP] == 1  # no crossfade: a step at the seam
+    assert hard[0, 0, 10 * HOP - 1] == 0 and hard[0, 0, 10 * HOP] == 1  # no crossfade: a step at the seam
 
 
 def test_flush_short_stream_and_idempotent(engine, codes, full):
@@ -278,7 +278,7 @@ def test_valid_edge_arguments(engine, codes, full):
         holdback_frames=0,
         crossfade_samples=0,
     )
-    assert out.shape == (BATCH, short * HOP)
+    assert out.shape == (BATCH, 1, short * HOP)
 
 
 def test_snr_db():
@@ -329,7 +329,7 @@ def test_real_size_codec_accuracy_and_speed():
             full_s.append(time.process_time() - t)
             wall_full_s.append(time.perf_counter() - w)
             w, t = time.perf_counter(), time.process_time()
-            out = stream_decode(codec, real_codes)  # defaults: chunk 25, context 25, holdback 4, fade 64
+            out = stream_decode(codec, real_codes)[:, 0]  # defaults: chunk 25, context 25, holdback 4, fade 64
             stream_s.append(time.process_time() - t)
             wall_stream_s.append(time.perf_counter() - w)
     finally:
