@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 import time
 from collections import deque
@@ -41,6 +42,17 @@ def parse_listening(line: str) -> tuple[str, int] | None:
     return host.strip("[]"), int(port)
 
 
+def describe_exit(code: int, crashed: bool) -> str:
+    """How a process ended, in words: 'killed by signal 9 (SIGKILL)', 'exited with status 2'."""
+    if crashed:
+        try:
+            name = signal.Signals(code).name
+        except ValueError:
+            return f"killed by signal {code}"
+        return f"killed by signal {code} ({name})"
+    return "exited normally" if code == 0 else f"exited with status {code}"
+
+
 def serve_command(
     port: int,
     *,
@@ -61,7 +73,8 @@ def serve_command(
 
 
 class DaemonProcess(QObject):
-    """One child daemon. Signals: listening(host, port), failed(reason), exited(exit code), log_line."""
+    """One child daemon. Signals: listening(host, port), failed(reason), exited(exit code; how in words:
+    `exit_text`), log_line."""
 
     listening = pyqtSignal(str, int)
     failed = pyqtSignal(str)
@@ -76,6 +89,7 @@ class DaemonProcess(QObject):
         self._stdout = b""
         self._stderr = b""
         self._stopping = False
+        self.exit_text = ""  # how the last run ended, in words (describe_exit)
 
     @property
     def running(self) -> bool:
@@ -91,6 +105,7 @@ class DaemonProcess(QObject):
         self.address = None
         self._stdout = self._stderr = b""
         self._stopping = False
+        self.exit_text = ""
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -143,11 +158,12 @@ class DaemonProcess(QObject):
         if error == QProcess.ProcessError.FailedToStart:
             self.failed.emit(f"could not start {sys.executable} -m bridge.cli serve")
 
-    def _on_finished(self, code: int, _status: QProcess.ExitStatus) -> None:
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read_stdout()
         self._read_stderr()
+        self.exit_text = describe_exit(int(code), status == QProcess.ExitStatus.CrashExit)
         if self.address is None and not self._stopping:
-            self.failed.emit(self.last_error() or f"the daemon exited with status {code}")
+            self.failed.emit(self.last_error() or f"the daemon {self.exit_text}")
         self.exited.emit(int(code))
 
     def wait_until_listening(self, timeout: float = 120.0) -> tuple[str, int]:

@@ -1,14 +1,18 @@
 """The panel window: lays out its parts (`gui.window`) and connects one part to another.
 
     ┌ header: ● connection · model/device · [Start daemon] [Connect…] ─────────────────────────────┐
-    │ banner: readable errors                                                                       │
-    │ form (prompt, tempo, seed, advanced, clip)  │ JOBS  (progress, queue position, cancel)         │
-    │ [Generate] [Variations] [Continue] [Cancel] │ RESULTS (waveform, prompt, bpm, bars; drag out)  │
+    │ banner: readable errors, floating over the top of the body (nothing under it moves)           │
+    │ form (prompt, tempo, seed, advanced, clip;  │ JOBS  (progress, queue position, cancel; scrolls) │
+    │       scrolls, never cut off)               │ RESULTS  [x] Auto-play · Saved in … [Copy path]   │
+    │ [Generate        ] [Variations]             │ [the selected loop's waveform: click to play]     │
+    │ [Continue selected] [Cancel] [MIDI learn]   │ rows (waveform, prompt, bpm, bars; drag out)      │
     └ PREVIEW ▶ ■ Loop  0:01.5  streaming…   [x] Preview while generating  Vol ─── Out [device] ──┘
 
     header      gui.window.connection.ConnectionController   banner  gui.window.banner.Banner
     form        gui.window.compose.ComposeController         JOBS    gui.window.jobs.JobsController
     RESULTS     gui.window.results.ResultsController         PREVIEW gui.window.transport.TransportController
+    browsing    gui.window.browse.BrowseController           drops   gui.window.drops.DropController
+    keyboard    gui.window.keys (shortcuts, Space, Tab order)
 
 Everything the daemon says arrives as OscClient signals on the GUI thread; nothing here blocks. The
 window keeps the settings, the keyboard shortcuts and closing; the attributes below name the parts'
@@ -18,16 +22,23 @@ widgets so scripts and tests can drive the window like a user.
 from __future__ import annotations
 
 from PyQt6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from gui import theme
+from gui.jobs_view import JobsScroll
 from gui.osc_client import OscClient
 from gui.player import PreviewPlayer
+from gui.widgets import ElidedLabel
+from gui.window import keys
 from gui.window.banner import Banner
+from gui.window.browse import BrowseController
 from gui.window.compose import ComposeController
 from gui.window.connection import ConnectionController, DaemonOptions, default_out_dir
+from gui.window.drops import DropController
+from gui.window.history import HistoryController
 from gui.window.jobs import JobsController, PanelJob
+from gui.window.overlay import pin_to_top
 from gui.window.results import ResultsController
 from gui.window.transport import TransportController
 
@@ -58,10 +69,14 @@ class MainWindow(QMainWindow):
         self.connection = ConnectionController(self, client, self.daemon_options, self.banner)
         self.results_part = ResultsController(self)
         self.jobs_part = JobsController(self, client, self.banner, self.results_part)
+        self.history = HistoryController(self, client, self.results_part)
         self.transport = TransportController(
             self, settings, client, self.results_part.view, self.banner, self.jobs_part.prompt_of, player
         )
         self.compose = ComposeController(self, client, self.banner, self.jobs_part, self.results_part)
+        self.browse = BrowseController(self, self.results_part, self.transport)
+        self.drops = DropController(self, self.compose.form.clip)
+        self._spawn_pending = spawn_daemon  # until the panel knows whether it starts a daemon
         self._name_widgets()
         self._build()
         self._wire()
@@ -70,7 +85,7 @@ class MainWindow(QMainWindow):
         self.transport.start()
         self.jobs_part.start()
         if spawn_daemon:
-            QTimer.singleShot(SPAWN_AFTER_MS, self.connection.spawn_if_down)
+            QTimer.singleShot(SPAWN_AFTER_MS, self._spawn_if_down)
 
     def _name_widgets(self) -> None:
         """The parts' widgets and state under the names the window has always had."""
@@ -109,14 +124,23 @@ class MainWindow(QMainWindow):
         rl.setContentsMargins(16, 14, 16, 14)
         rl.setSpacing(6)
         rl.addWidget(theme.set_role(QLabel("JOBS"), "section"))
-        rl.addWidget(self.jobs_view)
+        self.jobs_scroll = JobsScroll(self.jobs_view)
+        rl.addWidget(self.jobs_scroll)
         rl.addSpacing(8)
         results_head = QHBoxLayout()
         results_head.addWidget(theme.set_role(QLabel("RESULTS"), "section"))
-        results_head.addWidget(theme.set_role(QLabel("drag a loop onto your DAW's timeline"), "muted"), 1)
-        results_head.addWidget(self.open_folder_button)
+        hint = theme.set_role(ElidedLabel("drag a loop onto your DAW's timeline"), "muted")
+        results_head.addWidget(hint, 1)
+        results_head.addWidget(self.browse.autoplay)
         rl.addLayout(results_head)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.results_part.folder_label, 1)
+        folder_row.addWidget(self.results_part.copy_path_button)
+        folder_row.addWidget(self.open_folder_button)
+        rl.addLayout(folder_row)
+        rl.addWidget(self.browse.wave)
         rl.addWidget(self.results, 1)
+        rl.addWidget(self.history.load_button)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.compose.card)
@@ -130,8 +154,8 @@ class MainWindow(QMainWindow):
         bodyl = QVBoxLayout(body)
         bodyl.setContentsMargins(12, 10, 12, 10)
         bodyl.setSpacing(8)
-        bodyl.addWidget(self.banner)
         bodyl.addWidget(split, 1)
+        self._banner_pin = pin_to_top(self.banner, body)
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(0, 0, 0, 0)
@@ -149,23 +173,43 @@ class MainWindow(QMainWindow):
         self.jobs_part.daemon_status.connect(self._on_daemon_status)
         self.compose.cancel_button.clicked.connect(self.cancel_all)
         self.compose.sent.connect(lambda _rid: self.save_settings())
+        self.results_part.problem.connect(self.banner.show_message)
 
-        shortcuts = (
-            (("Ctrl+Return", "Ctrl+Enter"), lambda: self.submit("generate")),
-            (("Ctrl+Shift+Return", "Ctrl+Shift+Enter"), lambda: self.submit("variations")),
-            (("Ctrl+Alt+Return", "Ctrl+Alt+Enter"), lambda: self.submit("continue")),
-            (("Esc",), self.cancel_all),
-            (("Space",), self.toggle_playback),
-            (("Ctrl+O",), self.form.clip._browse),
-            (("Ctrl+L",), self.form.seed_lock.toggle),
+        self._shortcuts = keys.install_shortcuts(
+            self,
+            (
+                (("Ctrl+Return", "Ctrl+Enter"), lambda: self.submit("generate")),
+                (("Ctrl+Shift+Return", "Ctrl+Shift+Enter"), lambda: self.submit("variations")),
+                (("Ctrl+Alt+Return", "Ctrl+Alt+Enter"), lambda: self.submit("continue")),
+                (("Esc",), self.cancel_all),
+                (("Space",), lambda: keys.press_space(self.toggle_playback)),
+                (("Ctrl+O",), self.form.clip._browse),
+                (("Ctrl+L",), self.form.seed_lock.toggle),
+                (("Ctrl+Q", "Ctrl+W"), self.close),
+            ),
         )
-        self._shortcuts = []
-        for keys, slot in shortcuts:
-            for key in keys:
-                shortcut = QShortcut(QKeySequence(key), self)
-                shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-                shortcut.activated.connect(slot)
-                self._shortcuts.append(shortcut)
+        self.drops.release_text_fields()
+        self._tab_order()
+
+    def _tab_order(self) -> None:
+        """Tab goes down the form, through the actions, into the results, the preview bar, the header."""
+        f, g, c, p = self.form, self.form.grid, self.form.clip, self.preview
+        for button in (g.earlier, g.later):  # the nudge box's own arrows do the same from the keyboard
+            button.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        checked_mode = next((b for b in f.mode_buttons.values() if b.isChecked()), None)
+        keys.chain_tab_order(
+            (
+                f.prompt, f.bpm, f.bars, f.time_signature, f.seed, f.seed_lock, f.variations, g.mode, g.shift,
+                f.advanced_toggle, f.temperature, f.top_k, f.top_p, f.cfg, f.reset_advanced,
+                c.browse, c.clear, checked_mode, f.clip_bpm, f.prompt_seconds, f.use_region, f.region_start,
+                f.region_end,
+                self.generate_button, self.variations_button, self.continue_button, self.cancel_button,
+                self.midi_learn,
+                self.browse.autoplay, self.results_part.copy_path_button, self.open_folder_button, self.results,
+                p.play, p.stop, p.loop, p.stream, p.volume, p.device,
+                self.start_daemon_button, self.connect_button,
+            )
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ settings
 
@@ -178,12 +222,14 @@ class MainWindow(QMainWindow):
             self.resize(1120, 720)
         self.form.restore(s)
         self.transport.restore(s)
+        self.browse.restore(s)
 
     def save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         self.form.save(s)
         self.transport.save(s)
+        self.browse.save(s)
         self.connection.save(s)
         s.sync()
 
@@ -203,7 +249,14 @@ class MainWindow(QMainWindow):
     def _update_connection(self, connected: bool) -> None:
         self.connection.show(connected)
         if connected:
+            self._spawn_pending = False
+        elif self._spawn_pending:  # --spawn-daemon: one is on its way, this is no failure
+            self.dot.setStyleSheet(f"color: {theme.WARN};")
+            self.connection_label.setText("Starting daemon…")
+            self.model_label.setText("")
+        if connected:
             self.jobs_part.resync()
+            self.history.restart()
         else:
             self.jobs_part.wait_for_daemon()
         self.connection.show_start_button(connected)
@@ -216,6 +269,11 @@ class MainWindow(QMainWindow):
     def _on_daemon_status(self, pairs: dict) -> None:
         self.results_part.set_out_dir(str(pairs.get("out", "") or ""))
         self.connection.show_status(pairs)
+
+    def _spawn_if_down(self) -> None:
+        self._spawn_pending = False
+        self.connection.spawn_if_down()
+        self._update_connection(self.client.connected)
 
     def is_connected(self) -> bool:
         return self.client.connected

@@ -23,10 +23,10 @@ SENTENCES: dict[str, str] = {
     "too_long": "A text field is too long.",
     "bad_path": "The clip could not be used.",
     "queue_full": "The daemon is busy: too many jobs queued. Try again in a moment.",
-    "duplicate_id": "The daemon saw this request id before for a different request; please try again.",
+    "duplicate_id": "The daemon mixed this request up with an earlier one. Try it again.",
     "not_found": "The daemon does not know this job (it may have been restarted).",
     "cancelled": "Cancelled.",
-    "interrupted": "The daemon stopped while this job was running or waiting. Generate it again.",
+    "interrupted": "The daemon stopped while this job was running or waiting. Try it again.",
     "shutting_down": "The daemon is shutting down and takes no new jobs.",
     "io_error": "A file could not be read or written (disk full, permissions, or the clip was moved).",
     "model_error": "The model failed on this request.",
@@ -62,6 +62,24 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+# codes whose detail from the daemon speaks protocol ("send it again with a new id"): the sentence is enough
+NO_DETAIL = frozenset({"cancelled", "interrupted", "duplicate_id"})
+# failures a Retry (the same request again, under a new id) may cure
+RETRYABLE = frozenset(
+    {
+        "interrupted",
+        "duplicate_id",
+        "queue_full",
+        "shutting_down",
+        "io_error",
+        "out_of_memory",
+        "model_error",
+        "internal",
+        NO_REPLY,
+    }
+)
+
+
 def humanize_detail(message: str) -> str:
     """'melody: /x.wav: missing' -> 'Melody clip: /x.wav: missing'; other text is returned as is."""
     message = (message or "").strip()
@@ -75,7 +93,7 @@ def friendly_error(code: str, message: str = "") -> str:
     """One readable paragraph: a sentence for the code, then the daemon's own words in parentheses."""
     sentence = SENTENCES.get(code, "The daemon reported an error.")
     detail = humanize_detail(message)
-    if code == "cancelled" or not detail or detail.rstrip(".").lower() == code.replace("_", " "):
+    if code in NO_DETAIL or not detail or detail.rstrip(".").lower() == code.replace("_", " "):
         return sentence
     return f"{sentence} ({detail.rstrip('.')})"
 

@@ -14,113 +14,45 @@ imported (no torch, no numpy).
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import logging
 import secrets
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from PyQt6.QtNetwork import QAbstractSocket, QHostAddress, QUdpSocket
 from pythonosc.osc_packet import OscPacket
 
-from bridge import protocol
 from bridge.protocol import ProtocolError
 from bridge.protocol.decode import DecodedReply, decode_reply
-from gui.results import GridReport
+from gui.osc_messages import (
+    HistoryEntry,
+    HistoryParts,
+    Pending,
+    build_request,
+    grid_report,
+    is_loopback,
+    resolve_host,
+)
 
 log = logging.getLogger(__name__)
 
-PING_INTERVAL_MS = 1000  # how often the daemon is pinged
-DOWN_AFTER_S = 3.5  # no reply for this long => the daemon is considered down
-RETRY_INTERVAL_MS = 250  # how often unanswered generate requests are checked
-RETRY_AFTER_S = 1.0  # a generate without ack/error after this long is sent again (same id: idempotent)
-MAX_SENDS = 4  # sends of one generate request before giving up with `no_reply`
-HISTORY_TIMEOUT_S = 3.0  # a history answer with missing parts is delivered as it is after this long
+PING_INTERVAL_MS = 250  # how often the daemon is pinged (and a dead one noticed: see _probe)
+DOWN_AFTER_S = 3.0  # no reply for this long => down (a hung daemon, or a remote one that sends no ICMP)
+RETRY_INTERVAL_MS = 100  # how often unanswered requests are checked
+RETRY_AFTER_S = 0.5  # a request without its answer after this long is sent again (same id: idempotent)
+GIVE_UP_S = 5.0  # a request unanswered this long fails with NO_REPLY
+RETRANSMIT_BURST = 8  # requests sent again per check at most: a burst must not overflow the daemon again
+HISTORY_TIMEOUT_S = GIVE_UP_S  # a history answer with missing parts is delivered as it is after this long
 RECV_LIMIT = 65536  # bytes read per datagram (the daemon keeps replies under protocol.MAX_DATAGRAM)
+NO_REPLY = "no_reply"  # the error code of a request the daemon never answered (gui.messages words it)
 
-_FINAL_REPLIES = ("done", "error")
+# which replies answer a request (and stop its retransmission); an error answers any of them
+_ANSWERS = {"generate": ("ack", "done"), "cancel": ("ok",), "status": ("status",), "history": ()}
 _IGNORED = ("unknown_address", "missing_argument")  # not a reply, or one without its request id
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One job of a `history` answer (newest first)."""
-
-    job: str
-    request: str
-    state: str
-    created: str
-    prompt: str
-    error: str
-    paths: tuple[str, ...] = ()
-
-
-@dataclass
-class _Pending:
-    dgram: bytes
-    sent_at: float
-    sends: int = 1
-
-
-@dataclass
-class _HistoryParts:
-    started: float
-    count: int | None = None
-    entries: dict[int, HistoryEntry] = field(default_factory=dict)
-
-
-def resolve_host(host: str) -> QHostAddress:
-    """An IP literal as is; a name through the resolver (instant for 'localhost'). ValueError if none."""
-    address = QHostAddress(host)
-    if not address.isNull():
-        return address
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
-    except OSError as e:
-        raise ValueError(f"cannot resolve host {host!r}: {e}") from None
-    return QHostAddress(infos[0][4][0])
-
-
-def is_loopback(address: QHostAddress) -> bool:
-    try:
-        return ipaddress.ip_address(address.toString().split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def build_request(verb: str, request_id: str, params: Mapping[str, Any], reply_port: int) -> bytes:
-    """`/musicgen/<verb> <id> key value ... reply_port P`, checked against the protocol table first
-    (raises ProtocolError, so a bad form never reaches the daemon)."""
-    args: list[Any] = [request_id]
-    for key, value in params.items():
-        if value is None:
-            continue
-        args += [key, int(value) if isinstance(value, bool) else value]
-    args += ["reply_port", int(reply_port)]
-    message = protocol.REQUESTS[verb]
-    request = protocol.parse_request(message.address, args)
-    if verb == "generate":
-        protocol.generation_kwargs(request)  # region_start/region_end pairing
-    return protocol.encode(message.address, args)
-
-
-def grid_report(reply: DecodedReply) -> GridReport:
-    """A `grid` reply as a GridReport: 0 bpm means not measured, a downbeat of -1 none found."""
-    played, downbeat = reply["played_bpm"], reply["downbeat"]
-    return GridReport(
-        take=reply["take"],
-        status=reply["status"],
-        message=reply.get("message", ""),
-        played_bpm=played if played > 0 else None,
-        ratio=reply["ratio"],
-        downbeat=downbeat if downbeat >= 0 else None,
-        confidence=reply["confidence"],
-    )
 
 
 class OscClient(QObject):
@@ -138,22 +70,27 @@ class OscClient(QObject):
     ok = pyqtSignal(str, str, int)  # request id, verb, count
     status = pyqtSignal(str, dict)
     history = pyqtSignal(str, list)  # request id, [HistoryEntry]
+    history_page = pyqtSignal(str, list, int)  # request id, [HistoryEntry], jobs the daemon answered (0: end)
 
-    def __init__(self, name: str = "panel", parent: QObject | None = None):
+    def __init__(self, name: str = "panel", parent: QObject | None = None, *, watch: bool = True):
         super().__init__(parent)
         self.name = name
+        self.watch = watch  # hello ... watch 1: other clients' jobs' news come to us too
         self._session = secrets.token_hex(3)
         self._ids = itertools.count(1)
         self._sock: QUdpSocket | None = None
+        self._probe: socket.socket | None = None
         self._host: QHostAddress | None = None
         self._host_text = ""
         self._port = 0
         self._connected = False
         self._welcomed = False  # our hello was answered by the daemon now running
         self._last_heard = 0.0
+        self.down_reason = ""  # why the daemon is considered down, in words ('' while connected)
         self._pings: dict[str, float] = {}
-        self._pending: dict[str, _Pending] = {}
-        self._histories: dict[str, _HistoryParts] = {}
+        self._pending: dict[str, Pending] = {}
+        self._histories: dict[str, HistoryParts] = {}
+        self.retransmissions = 0  # requests sent again because no answer came in time
         self.model = ""
         self.daemon_version = ""
         self._ping_timer = QTimer(self)
@@ -178,14 +115,15 @@ class OscClient(QObject):
         return int(self._sock.localPort()) if self._sock is not None else 0
 
     def set_target(self, host: str, port: int) -> None:
-        """Point at a daemon (ValueError for an unknown host) and start pinging it."""
+        """Point at a daemon (ValueError for an unknown host or a bad port) and start pinging it."""
         address = resolve_host(host)
         if not 1 <= int(port) <= 65535:
-            raise ValueError(f"port must be 1..65535, got {port}")
+            raise ValueError(f"the port must be a number from 1 to 65535, not {port}")
         self._host, self._host_text, self._port = address, host, int(port)
         self._open_socket(address)
-        self._set_connected(False)
-        self._pending.clear()
+        self._open_probe(address, int(port))
+        self._set_connected(False, "no answer yet")
+        self._fail_pending("the panel now talks to another daemon")
         self._ping_timer.start()
         self._retry_timer.start()
         self.hello()
@@ -206,31 +144,75 @@ class OscClient(QObject):
         sock.readyRead.connect(self._read)
         self._sock = sock
 
+    def _open_probe(self, target: QHostAddress, port: int) -> None:
+        """A second, *connected* socket that sends the pings: when nothing listens on the daemon's port,
+        the kernel's ICMP 'port unreachable' comes back to it as ConnectionRefusedError, so a daemon that
+        died is noticed at the next ping (a quarter of a second) instead of after a silence."""
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
+        host = target.toString().split("%", 1)[0]
+        try:
+            family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+            probe = socket.socket(family, socket.SOCK_DGRAM)
+            probe.setblocking(False)
+            probe.connect(sockaddr)
+        except OSError as e:  # pings then go through the reply socket; silence alone tells down
+            log.info("no ping socket for %s:%d: %s", host, port, e)
+            return
+        self._probe = probe
+
     def close(self) -> None:
         self._ping_timer.stop()
         self._retry_timer.stop()
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        self._set_connected(False)
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
+        self._pending.clear()
+        self._set_connected(False, "the panel closed the connection")
 
-    def _set_connected(self, value: bool) -> None:
+    def mark_down(self, reason: str) -> None:
+        """The daemon is known to be gone (e.g. the process the panel started exited): say so now."""
+        self._set_connected(False, reason)
+
+    def _set_connected(self, value: bool, reason: str = "") -> None:
         if not value:
             self._welcomed = False
+            self.down_reason = reason or self.down_reason or "no answer"
+        else:
+            self.down_reason = ""
         if value != self._connected:
             self._connected = value
             log.info("daemon at %s:%d is %s", self._host_text, self._port, "up" if value else "down")
             self.connection_changed.emit(value)
 
     def _tick(self) -> None:
-        if self._connected and time.monotonic() - self._last_heard > DOWN_AFTER_S:
-            self._set_connected(False)
+        refused = self._probe_refused()
+        if self._connected and refused:
+            self._set_connected(False, "nothing listens on that port any more")
+        elif self._connected and time.monotonic() - self._last_heard > DOWN_AFTER_S:
+            self._set_connected(False, f"no answer for {DOWN_AFTER_S:g} s")
         if self._connected and not self._welcomed:
-            self.hello()  # a restarted daemon forgot us: register again (for MIDI jobs' news)
+            self.hello()  # a restarted daemon forgot us: register again (for other clients' news)
         self.ping()
         now = time.monotonic()
         for rid in [r for r, h in self._histories.items() if now - h.started > HISTORY_TIMEOUT_S]:
             self._deliver_history(rid)
+
+    def _probe_refused(self) -> bool:
+        """Whether an ICMP 'port unreachable' came back for a ping since the last look."""
+        probe, refused = self._probe, False
+        while probe is not None:
+            try:
+                probe.recv(RECV_LIMIT)  # the daemon answers the reply socket: this is only ever errors
+            except ConnectionRefusedError:
+                refused = True
+            except OSError:  # BlockingIOError: nothing (more) waiting
+                break
+        return refused
 
     # ------------------------------------------------------------------ requests
 
@@ -243,18 +225,33 @@ class OscClient(QObject):
             return rid
         dgram = build_request(verb, rid, params or {}, self.reply_port)
         self._sock.writeDatagram(dgram, self._host, self._port)
-        if verb == "generate":
-            self._pending[rid] = _Pending(dgram, time.monotonic())
+        if verb in _ANSWERS:
+            now = time.monotonic()
+            self._pending[rid] = Pending(verb, dgram, now, now)
         return rid
 
     def hello(self) -> str:
-        return self._send("hello", {"name": self.name})
+        return self._send("hello", {"name": self.name, "watch": self.watch})
 
     def ping(self) -> str:
-        rid = self._send("ping", request_id=self.new_id("p"))
+        rid = self.new_id("p")
+        if self._sock is None or self._host is None:
+            return rid
+        dgram = build_request("ping", rid, {}, self.reply_port)
         self._pings[rid] = time.monotonic()
         if len(self._pings) > 32:
             self._pings.pop(next(iter(self._pings)))
+        if self._probe is not None:
+            try:
+                self._probe.send(dgram)
+                return rid
+            except ConnectionRefusedError:  # an earlier ping's ICMP answer: nothing listens
+                if self._connected:
+                    self._set_connected(False, "nothing listens on that port any more")
+                return rid
+            except OSError as e:
+                log.debug("ping socket: %s", e)
+        self._sock.writeDatagram(dgram, self._host, self._port)
         return rid
 
     def generate(self, params: Mapping[str, Any]) -> str:
@@ -268,23 +265,49 @@ class OscClient(QObject):
     def request_status(self, job: str | None = None) -> str:
         return self._send("status", {"job": job})
 
-    def request_history(self, limit: int = 50) -> str:
-        rid = self._send("history", {"limit": int(limit)})
-        self._histories[rid] = _HistoryParts(time.monotonic())
+    def request_history(self, limit: int = 50, offset: int = 0) -> str:
+        """Ask for up to `limit` jobs after the newest `offset` (the daemon may answer fewer, to keep
+        within its byte budget: page on with offset + the count `history_page` reports, until 0)."""
+        rid = self._send("history", {"limit": int(limit), "offset": int(offset)})
+        self._histories[rid] = HistoryParts(time.monotonic())
         return rid
 
+    def pending_ids(self) -> list[str]:
+        """Requests sent and not answered yet (they are being retransmitted)."""
+        return list(self._pending)
+
     def _retry(self) -> None:
+        """Send every unanswered request again, with the same id (the daemon runs a generate once per
+        id and answers a repeat from what it knows), until its answer or GIVE_UP_S."""
         now = time.monotonic()
-        for rid, p in list(self._pending.items()):
-            if now - p.sent_at < RETRY_AFTER_S:
-                continue
-            if p.sends >= MAX_SENDS or self._sock is None or self._host is None:
+        budget = RETRANSMIT_BURST
+        for rid, p in sorted(self._pending.items(), key=lambda item: item[1].sent_at):
+            if now - p.first_sent >= GIVE_UP_S or self._sock is None or self._host is None:
                 del self._pending[rid]
-                self.error.emit(rid, "no_reply", f"no answer from {self._host_text}:{self._port}")
+                self._give_up(rid, p)
                 continue
-            log.info("no ack for %s yet; sending it again", rid)
+            if now - p.sent_at < RETRY_AFTER_S or budget <= 0:
+                continue
+            budget -= 1
+            log.info("no answer to %s %s yet; sending it again", p.verb, rid)
             self._sock.writeDatagram(p.dgram, self._host, self._port)
             p.sent_at, p.sends = now, p.sends + 1
+            self.retransmissions += 1
+
+    def _give_up(self, rid: str, p: Pending) -> None:
+        parts = self._histories.get(rid)
+        if parts is not None and parts.count is not None:
+            self._deliver_history(rid)  # what came of it
+            return
+        self._histories.pop(rid, None)
+        where = f"{self._host_text}:{self._port}"
+        self.error.emit(rid, NO_REPLY, f"nothing came back from {where} within {GIVE_UP_S:g} seconds")
+
+    def _fail_pending(self, reason: str) -> None:
+        for rid in list(self._pending):
+            self._pending.pop(rid)
+            self._histories.pop(rid, None)
+            self.error.emit(rid, NO_REPLY, reason)
 
     # ------------------------------------------------------------------ replies
 
@@ -317,8 +340,9 @@ class OscClient(QObject):
             log.debug("ignoring %r %r", address, args[:4])
             return
         verb, rid = reply.verb, reply.request_id
-        if verb in ("ack", *_FINAL_REPLIES):
-            self._pending.pop(rid, None)
+        pending = self._pending.get(rid)
+        if pending is not None and (verb == "error" or verb in _ANSWERS[pending.verb]):
+            del self._pending[rid]
         if verb == "welcome":
             self._welcomed = True
             self.daemon_version, self.model = reply["version"], reply["model"]
@@ -348,7 +372,7 @@ class OscClient(QObject):
             self._history_part(rid, reply)
 
     def _history_part(self, rid: str, reply: DecodedReply) -> None:
-        parts = self._histories.setdefault(rid, _HistoryParts(time.monotonic()))
+        parts = self._histories.setdefault(rid, HistoryParts(time.monotonic()))
         index, count = reply["index"], reply["count"]
         parts.count = count
         if count > 0 and "error" in reply:  # every job field came (the paths may be none)
@@ -365,12 +389,16 @@ class OscClient(QObject):
             self._deliver_history(rid)
 
     def _deliver_history(self, rid: str) -> None:
+        self._pending.pop(rid, None)
         parts = self._histories.pop(rid, None)
         if parts is not None:
-            self.history.emit(rid, [parts.entries[i] for i in sorted(parts.entries)])
+            entries = [parts.entries[i] for i in sorted(parts.entries)]
+            self.history_page.emit(rid, entries, parts.count or 0)
+            self.history.emit(rid, entries)
 
 
 __all__ = [
+    "NO_REPLY",
     "HistoryEntry",
     "OscClient",
     "ProtocolError",

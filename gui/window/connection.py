@@ -1,9 +1,11 @@
 """The daemon link as the header shows it, and the local daemon the panel may start.
 
-    ● Connected  model debug on cpu · daemon 0.3.0 · 127.0.0.1:9000      [Start daemon] [Connect…]
+    ● Connected  model debug on cpu · daemon 0.3.0 · 127.0.0.1:9000  [Start daemon] [Folder…] [Connect…]
 
 `refresh` asks the window to show the connection again (a daemon started, failed or stopped);
-`target_changed` says the user picked another host:port with Connect….
+`target_changed` says the user picked another host:port with Connect…. When the daemon the panel started
+dies, the banner says how in words ("killed by signal 9 (SIGKILL)") with a Restart button; Folder…
+picks where a daemon the panel starts writes its loops.
 """
 
 from __future__ import annotations
@@ -14,12 +16,41 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PyQt6.QtCore import QObject, QSettings, QStandardPaths, Qt, pyqtSignal
-from PyQt6.QtWidgets import QFrame, QHBoxLayout, QInputDialog, QLabel, QPushButton, QToolButton, QWidget
+from PyQt6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
 
 from gui import theme
 from gui.daemon import DaemonProcess, serve_command
 from gui.osc_client import OscClient, is_loopback, resolve_host
 from gui.window.banner import Banner
+
+TOPIC = "connection"  # banner messages about reaching the daemon: a good connection clears them
+
+
+def parse_target(text: str, default_host: str) -> tuple[str, int]:
+    """'host:port', ':port' or 'port' typed into Connect… -> (host, port); ValueError in plain words."""
+    text = text.strip()
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = "", text
+    host = host.strip().strip("[]") or default_host
+    port_text = port_text.strip()
+    if not port_text:
+        raise ValueError("Type the daemon's address as host:port, for example 127.0.0.1:9000.")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ValueError(
+            f"The port must be a whole number from 1 to 65535 (you typed “{port_text}”). "
+            "Type the daemon's address as host:port, for example 127.0.0.1:9000."
+        )
+    return host, int(port_text)
 
 
 def default_out_dir() -> str:
@@ -67,11 +98,15 @@ class ConnectionController(QObject):
         self.start_daemon_button.setToolTip(
             "Start a local musicgen-bridge daemon on this port (it is stopped again when the panel closes)"
         )
+        self.folder_button = QToolButton()
+        self.folder_button.setText("Folder…")
         self.connect_button = QToolButton()
         self.connect_button.setText("Connect…")
         self.connect_button.setToolTip("Talk to a daemon at another host:port")
         self.header = self._build_header()
+        self._show_folder()
         self.start_daemon_button.clicked.connect(self.start_daemon)
+        self.folder_button.clicked.connect(self._ask_folder)
         self.connect_button.clicked.connect(self._ask_target)
         client.welcome.connect(self._on_welcome)
         d = self.daemon
@@ -95,6 +130,7 @@ class ConnectionController(QObject):
         hl.addWidget(self.model_label)
         hl.addWidget(self.daemon_log_label, 1)
         hl.addWidget(self.start_daemon_button)
+        hl.addWidget(self.folder_button)
         hl.addWidget(self.connect_button)
         return header
 
@@ -109,16 +145,19 @@ class ConnectionController(QObject):
             self.connection_label.setText("Connected")
             self.connection_label.setToolTip(f"Daemon at {where}")
             self.daemon_log_label.setText("")
+            self.banner.hide_topic(TOPIC)  # it answers now: what went wrong before is over
         else:
             starting = self.daemon.running and self.daemon.address is None
             self.dot.setStyleSheet(f"color: {theme.WARN if starting else theme.DANGER};")
             self.connection_label.setText("Starting daemon…" if starting else "Daemon not running")
-            self.connection_label.setToolTip(f"No answer from {where}")
+            reason = self.client.down_reason
+            self.connection_label.setToolTip(f"No answer from {where}" + (f": {reason}" if reason else ""))
             self.model_label.setText("" if starting else f"nothing answers at {where}")
 
     def show_start_button(self, connected: bool) -> None:
         local = bool(self.client.target[0]) and self.target_is_local()
         self.start_daemon_button.setVisible(not connected and local and not self.daemon.running)
+        self.folder_button.setVisible(local)
 
     def target_is_local(self) -> bool:
         try:
@@ -151,15 +190,53 @@ class ConnectionController(QObject):
         text, ok = QInputDialog.getText(
             self.window, "Connect to a daemon", "Host:port", text=f"{host}:{port}"
         )
-        if not ok or not text.strip():
-            return
-        new_host, _, new_port = text.strip().rpartition(":")
+        if ok and text.strip():
+            self.connect_to(text)
+
+    def connect_to(self, text: str) -> bool:
+        """Talk to the daemon at 'host:port' (what Connect… asks for); False, with the banner saying why
+        in plain words, when the text is not a usable address."""
         try:
-            self.client.set_target(new_host or host, int(new_port))
+            host, port = parse_target(text, self.client.target[0] or "127.0.0.1")
+            self.client.set_target(host, port)
         except ValueError as e:
-            self.banner.show_message(f"Cannot use {text!r}: {e}")
-            return
+            self.banner.show_message(f"Cannot connect to “{text.strip()}”: {e}", topic=TOPIC)
+            return False
+        except OSError as e:
+            self.banner.show_message(f"Cannot talk to “{text.strip()}”: {e}", topic=TOPIC)
+            return False
+        self.banner.hide_topic(TOPIC)
         self.target_changed.emit()
+        return True
+
+    # ------------------------------------------------------------------ where a started daemon writes
+
+    def _show_folder(self) -> None:
+        out = os.path.expanduser(self.options.out)
+        self.folder_button.setToolTip(f"Where a daemon the panel starts writes its loops: {out}")
+        self.start_daemon_button.setToolTip(
+            f"Start a local musicgen-bridge daemon on this port, writing to {out} "
+            "(it is stopped again when the panel closes)"
+        )
+
+    def _ask_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self.window, "Where should a daemon the panel starts write its loops?", self.options.out
+        )
+        if path:
+            self.set_daemon_out(path)
+
+    def set_daemon_out(self, path: str) -> None:
+        """The output folder of a daemon the panel starts; the one it runs now keeps its folder until it
+        is restarted (the banner offers that)."""
+        self.options.out = path
+        self._show_folder()
+        if self.daemon.running:
+            self.banner.show_message(
+                f"The daemon the panel started writes to {path} after a restart.",
+                "info",
+                actions=[("Restart", self.restart_daemon)],
+            )
 
     def save(self, s: QSettings) -> None:
         host, port = self.client.target
@@ -191,18 +268,35 @@ class ConnectionController(QObject):
         self.banner.hide_message()
         self.refresh.emit()
 
+    def restart_daemon(self) -> None:
+        """Stop the daemon the panel started (if it still runs) and start it again."""
+        self.daemon.stop()
+        self.start_daemon()
+
     def _daemon_listening(self, host: str, port: int) -> None:
         self.daemon_log_label.setText("")
         self.client.hello()
         self.client.ping()
 
     def _daemon_failed(self, reason: str) -> None:
-        self.banner.show_message(f"The daemon could not start: {reason}")
+        self.banner.show_message(
+            f"The daemon could not start: {reason}", actions=[("Try again", self.start_daemon)], topic=TOPIC
+        )
         self.refresh.emit()
 
     def _daemon_exited(self, code: int) -> None:
-        if not self.closing and self.daemon.address is not None:
-            self.banner.show_message(f"The daemon the panel started has stopped (exit status {code}).")
+        if self.closing:
+            return
+        how = self.daemon.exit_text or f"exited with status {code}"
+        self.client.mark_down(f"the daemon the panel started {how}")  # no need to wait for pings
+        if self.daemon.address is not None:
+            last = self.daemon.last_error() if code != 0 else ""
+            self.banner.show_message(
+                f"The daemon the panel started has stopped: it {how}."
+                + (f" Its last words: {last}" if last else ""),
+                actions=[("Restart", self.start_daemon)],
+                topic=TOPIC,
+            )
         self.refresh.emit()
 
     def _daemon_log(self, line: str) -> None:

@@ -5,6 +5,10 @@
 Status and history requests are the panel's own too: a status answer goes to the job it asked about
 (or, for the daemon's own status, out as `daemon_status`), a history answer to the results. Queued jobs'
 positions are polled; after a reconnect every active job is asked about again (`resync`).
+
+The panel says hello with watch 1, so other clients' jobs (the Max device, a MIDI pad, any OSC tool)
+are news here too: they get a row of their own (no Cancel: they are not ours) and their loops join the
+results when they are done. A job of ours that failed in a way a second try may cure offers Retry.
 """
 
 from __future__ import annotations
@@ -19,14 +23,15 @@ from PyQt6.QtWidgets import QWidget
 
 from bridge.names import DISPLAY_BPM_DECIMALS, format_bpm
 from bridge.protocol import FINAL_STATES
-from gui.jobs_view import JobsView
-from gui.messages import friendly_error
+from gui.jobs_view import FINISHED_ROW_MS, JobsView
+from gui.messages import RETRYABLE, friendly_error
 from gui.osc_client import HistoryEntry, OscClient
 from gui.results import GridReport, ResultEntry, entries_from_history
 from gui.window.banner import Banner
 from gui.window.results import ResultsController
 
-HISTORY_LIMIT = 50  # results fetched from the daemon's history on (re)connect
+HISTORY_LIMIT = 50  # jobs looked through for one that finished while the daemon was out of reach
+FOREIGN_TITLE = "Loop from another app"
 POLL_MS = 1000  # queued jobs' positions are refreshed this often
 
 
@@ -82,6 +87,7 @@ class JobsController(QObject):
         self._status_for: dict[str, str] = {}  # status request id -> job request id ('' = daemon status)
         self._history_rids: set[str] = set()
         self._grids: dict[str, dict[int, GridReport]] = {}  # request id -> take -> its fit, until done
+        self.foreign: set[str] = set()  # request ids of other clients' jobs shown in the list
         c = client
         c.ack.connect(self._on_ack)
         c.progress.connect(self._on_progress)
@@ -107,7 +113,8 @@ class JobsController(QObject):
         self.view.add(rid, params["prompt"] or "(no prompt)", job_detail(params))
 
     def active_ids(self) -> list[str]:
-        return self.view.active_ids()
+        """This panel's own jobs still queued or running (other clients' rows are not ours to cancel)."""
+        return [rid for rid in self.view.active_ids() if rid not in self.foreign]
 
     def prompt_of(self, rid: str) -> str | None:
         """The prompt of one of this panel's jobs; None for any other request id."""
@@ -116,24 +123,24 @@ class JobsController(QObject):
 
     def cancel_all(self) -> bool:
         """Cancel all of this panel's jobs; False if none was active."""
-        if not self.view.active_ids():
+        if not self.active_ids():
             return False
         self.client.cancel()
-        for rid in self.view.active_ids():
+        for rid in self.active_ids():
             row = self.view.row(rid)
             if row is not None:
                 row.status.setText("Cancelling…")
         return True
 
     def resync(self) -> None:
-        """Connected (again): ask for the daemon's status, its history and every active job's state."""
+        """Connected (again): ask for the daemon's status and every active job's state (the history is
+        paged in by gui.window.history)."""
         self._status_for[self.client.request_status()] = ""
-        self._history_rids.add(self.client.request_history(HISTORY_LIMIT))
-        for rid in self.view.active_ids():
+        for rid in self.active_ids():
             self._status_for[self.client.request_status(rid)] = rid
 
     def wait_for_daemon(self) -> None:
-        for rid in self.view.active_ids():
+        for rid in self.active_ids():
             row = self.view.row(rid)
             if row is not None:
                 row.status.setText("Waiting for the daemon…")
@@ -141,17 +148,32 @@ class JobsController(QObject):
     def _poll(self) -> None:
         if not self.client.connected:
             return
-        for rid in self.view.active_ids():
+        for rid in self.active_ids():
             row = self.view.row(rid)
             if row is not None and row.state == "queued":
                 self._status_for[self.client.request_status(rid)] = rid
 
     # ------------------------------------------------------------------ replies
 
+    def _foreign_row(self, rid: str, job_id: str = ""):  # noqa: ANN202 (a JobRow)
+        """The row of another client's job, made when its first news arrives."""
+        row = self.view.row(rid)
+        if row is None and rid not in self.jobs:
+            row = self.view.add(rid, FOREIGN_TITLE, f"job {job_id}" if job_id else "sent by another client")
+            row.cancel.hide()
+            row.setToolTip("Sent to the daemon by another app (the Max device, a MIDI pad, an OSC tool)")
+            self.foreign.add(rid)
+        return row if rid in self.foreign else None
+
     def _on_ack(self, rid: str, position: int, job_id: str) -> None:
         job = self.jobs.get(rid)
         row = self.view.row(rid)
-        if job is None or row is None:
+        if job is None:
+            foreign = self._foreign_row(rid, job_id)
+            if foreign is not None and foreign.state in ("sending", "queued"):
+                foreign.set_queued(position)
+            return
+        if row is None:
             return
         job.job_id, job.state = job_id, "queued"
         if row.state in ("sending", "queued"):
@@ -159,6 +181,11 @@ class JobsController(QObject):
         self.changed.emit()
 
     def _on_progress(self, rid: str, fraction: float) -> None:
+        if rid not in self.jobs:
+            foreign = self._foreign_row(rid)
+            if foreign is not None and foreign.active:
+                foreign.set_progress(fraction)
+            return
         job, row = self.jobs.get(rid), self.view.row(rid)
         if job is not None and row is not None and row.active:
             job.state = "running"
@@ -183,6 +210,9 @@ class JobsController(QObject):
         if job is None:  # another client's job (a MIDI pad, the Max device): list its loops too
             entries = [ResultEntry.from_path(path, created=created) for path in paths]
             self.results.add_newest(_with_grids(entries, grids))
+            if rid in self.foreign:
+                self.view.row(rid).set_done(len(paths))
+                self._forget_foreign_later(rid)
             return
         job.state = "done"
         row = self.view.row(rid)
@@ -213,11 +243,19 @@ class JobsController(QObject):
         if rid in self._history_rids:
             self._history_rids.discard(rid)
             return
+        if rid in self.foreign:  # another client's job failed: its row says so, the banner is theirs
+            self.view.row(rid).set_failed(friendly_error(code, message), cancelled=code == "cancelled")
+            self._forget_foreign_later(rid)
+            return
         if job is None:
             if code not in ("not_found",):
                 self.banner.show_message(friendly_error(code, message))
             return
         self._job_failed(rid, code, message)
+
+    def _forget_foreign_later(self, rid: str) -> None:
+        self.view.remove_later(rid)
+        QTimer.singleShot(FINISHED_ROW_MS + 100, lambda: self.foreign.discard(rid))
 
     def _job_failed(self, rid: str, code: str, message: str) -> None:
         job, row = self.jobs.get(rid), self.view.row(rid)
@@ -231,11 +269,28 @@ class JobsController(QObject):
                 self.view.remove_later(rid)
         if code != "cancelled":
             prompt = job.params.get("prompt", "") if job is not None else ""
-            self.banner.show_message(f"“{prompt}” failed: {text}" if prompt else text)
+            actions = [("Retry", lambda: self.retry(rid))] if job is not None and code in RETRYABLE else []
+            self.banner.show_message(f"“{prompt}” failed: {text}" if prompt else text, actions=actions)
         self.changed.emit()
 
+    def retry(self, rid: str) -> str:
+        """Send a failed job's request again (a new request id: the daemon remembers how the old one
+        ended); its row goes, the new job gets its own. Returns the new request id ('' if not sent)."""
+        job = self.jobs.get(rid)
+        if job is None or not self.client.connected:
+            if job is not None:
+                self.banner.show_message(
+                    friendly_error("not_connected"), actions=[("Retry", lambda: self.retry(rid))]
+                )
+            return ""
+        new = self.client.generate(job.params)
+        self.view.remove(rid)
+        self.add(new, job.kind, job.params, select_take=job.select_take)
+        self.changed.emit()
+        return new
+
     def _on_ok(self, rid: str, verb: str, count: int) -> None:
-        if verb == "cancel" and count == 0 and not self.view.active_ids():
+        if verb == "cancel" and count == 0 and not self.active_ids():
             self.banner.show_message("Nothing to cancel.", "info")
 
     def _on_status(self, rid: str, pairs: dict) -> None:
@@ -260,6 +315,8 @@ class JobsController(QObject):
             self._job_failed(target, str(pairs.get("error_code") or state), str(pairs.get("error", "")))
 
     def _on_history(self, rid: str, entries: list[HistoryEntry]) -> None:
+        if rid not in self._history_rids:
+            return  # a page of gui.window.history's
         self._history_rids.discard(rid)
         for entry in entries_from_history(entries):
             self.results.add(entry, top=False)
