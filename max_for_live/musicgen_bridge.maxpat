@@ -180,8 +180,9 @@
 					"id": "obj-8",
 					"maxclass": "newobj",
 					"numinlets": 1,
-					"numoutlets": 9,
+					"numoutlets": 10,
 					"outlettype": [
+						"bang",
 						"bang",
 						"bang",
 						"bang",
@@ -195,10 +196,10 @@
 					"patching_rect": [
 						16.0,
 						48.0,
-						190.0,
+						210.0,
 						22.0
 					],
-					"text": "t b b b b b b b b b"
+					"text": "t b b b b b b b b b b"
 				}
 			},
 			{
@@ -215,7 +216,7 @@
 						"",
 						""
 					],
-					"parameter_enable": 0,
+					"parameter_enable": 1,
 					"patching_rect": [
 						120.0,
 						120.0,
@@ -230,7 +231,15 @@
 						36.0
 					],
 					"text": "",
-					"varname": "Prompt"
+					"varname": "Prompt",
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_invisible": 1,
+							"parameter_longname": "Prompt",
+							"parameter_shortname": "Prompt",
+							"parameter_type": 3
+						}
+					}
 				}
 			},
 			{
@@ -273,7 +282,8 @@
 					},
 					"text": "Generate",
 					"texton": "Generate",
-					"varname": "Generate"
+					"varname": "Generate",
+					"transition": 1
 				}
 			},
 			{
@@ -316,26 +326,26 @@
 					},
 					"text": "Cancel",
 					"texton": "Cancel",
-					"varname": "Cancel"
+					"varname": "Cancel",
+					"transition": 1
 				}
 			},
 			{
 				"box": {
 					"id": "obj-12",
 					"maxclass": "newobj",
-					"numinlets": 2,
-					"numoutlets": 2,
+					"numinlets": 1,
+					"numoutlets": 1,
 					"outlettype": [
-						"bang",
-						""
+						"bang"
 					],
 					"patching_rect": [
 						420.0,
 						48.0,
-						40.0,
+						28.0,
 						22.0
 					],
-					"text": "sel 1"
+					"text": "t b"
 				}
 			},
 			{
@@ -379,19 +389,18 @@
 				"box": {
 					"id": "obj-15",
 					"maxclass": "newobj",
-					"numinlets": 2,
-					"numoutlets": 2,
+					"numinlets": 1,
+					"numoutlets": 1,
 					"outlettype": [
-						"bang",
-						""
+						"bang"
 					],
 					"patching_rect": [
 						560.0,
 						48.0,
-						40.0,
+						28.0,
 						22.0
 					],
-					"text": "sel 1"
+					"text": "t b"
 				}
 			},
 			{
@@ -1033,7 +1042,7 @@
 							"expression": "themecolor.live_control_fg"
 						}
 					},
-					"text": "musicgen_bridge.js did not load: keep it in the same folder as this .amxd (see max_for_live/README.md)",
+					"text": "Script missing: musicgen_bridge.js must be in the same folder as this .amxd (or use the frozen device). See max_for_live/README.md",
 					"textcolor": [
 						0.85,
 						0.85,
@@ -1828,6 +1837,18 @@
 					"source": [
 						"obj-8",
 						8
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-9",
+						0
+					],
+					"source": [
+						"obj-8",
+						9
 					]
 				}
 			}

@@ -5,15 +5,24 @@ Source (max_for_live/): `musicgen_bridge.maxpat` (the patcher JSON, edited by ha
 
 - the PROTOCOL block inside musicgen_bridge.js and `protocol.json`: `musicgen-bridge protocol --json`,
   so the device never types an OSC address itself;
-- `MusicGen Bridge.amxd`: the unfrozen audio-effect device users drag into Live. It holds the patcher
-  only; its [js musicgen_bridge.js] box loads the script from the device's own folder, so the .js file
-  stays next to the .amxd (Max's Freeze embeds it when a single self-contained file is wanted).
+- `MusicGen Bridge.amxd`: the unfrozen audio-effect device. It holds the patcher only; its
+  [js musicgen_bridge.js] box loads the script from the device's own folder, so the .js file stays next
+  to the .amxd;
+- `MusicGen Bridge frozen.amxd`: the same patcher with the script embedded (one self-contained file),
+  built in the frozen layout below without Max (Max's own Freeze makes the same kind of file).
 
-An unfrozen .amxd is a chain of chunks, each a 4-byte ASCII id and a little-endian uint32 size:
+An .amxd is a chain of chunks, each a 4-byte ASCII id and a little-endian uint32 size:
 
     ampf  4  b"aaaa"            device type: audio effect (b"mmmm" MIDI effect, b"iiii" instrument)
-    meta  4  uint32 0
-    ptch  N  patcher JSON, UTF-8, NUL-terminated
+    meta  4  uint32 1           (Max writes 1 for an unfrozen device, 7 for a frozen one)
+    ptch  N  unfrozen: patcher JSON, UTF-8, NUL-terminated
+             frozen: b"mx@c", BE uint32 16 (header size), BE uint32 0, BE uint32 offset of the directory;
+             the files back to back from offset 16 (the device's patcher first, as JSON + b"\n\0");
+             then the directory: b"dlst" + BE uint32 size, one b"dire" + BE uint32 size per file, each
+             holding fields (4-byte id, BE uint32 size including these 8 bytes, data padded to 4 bytes):
+             type (b"JSON", b"TEXT"), fnam (NUL-terminated), sz32, of32 (offset in ptch), vers 0,
+             flag (0x11 for the device's patcher, 0 for the others), mdat (Mac time; 0 here, so a
+             build is reproducible). Sizes in the directory count their own 8-byte header.
 
     problems = check()                 # [] when every generated file matches its source
     files = build(write=True)          # {path: bytes} of the generated files
@@ -35,10 +44,14 @@ PATCH_NAME = "musicgen_bridge.maxpat"
 JS_NAME = "musicgen_bridge.js"
 PROTOCOL_NAME = "protocol.json"
 DEVICE_NAME = "MusicGen Bridge.amxd"
+FROZEN_NAME = "MusicGen Bridge frozen.amxd"
 
 AUDIO_EFFECT = b"aaaa"
 DEVICE_TYPES = (b"aaaa", b"mmmm", b"iiii")
-META_VALUE = 0
+META_UNFROZEN, META_FROZEN = 1, 7
+FROZEN_MAGIC = b"mx@c"
+FROZEN_HEADER = 16
+FLAG_DEVICE, FLAG_FILE = 0x11, 0
 
 BEGIN_MARK = "// BEGIN GENERATED PROTOCOL"
 END_MARK = "// END GENERATED PROTOCOL"
@@ -61,7 +74,7 @@ REQUIRED_OBJECTS = (
 # Live's parameter types (a box's valueof.parameter_type). Live keeps an Int parameter in 256 values from
 # 0 (Max for Live's "Int (0-255)"): wider or negative ranges (ports, nudges) must be Float, shown with a
 # unit style, or Live clamps them.
-PARAM_FLOAT, PARAM_INT, PARAM_ENUM = 0, 1, 2
+PARAM_FLOAT, PARAM_INT, PARAM_ENUM, PARAM_BLOB = 0, 1, 2, 3  # blob: stored text (the prompt), never checked
 INT_RANGE = (0, 255)
 
 
@@ -140,8 +153,48 @@ def pack_amxd(patch_text: str, device_type: bytes = AUDIO_EFFECT) -> bytes:
         payload += b"\n"
     return (
         chunk(b"ampf", device_type)
-        + chunk(b"meta", struct.pack("<I", META_VALUE))
+        + chunk(b"meta", struct.pack("<I", META_UNFROZEN))
         + chunk(b"ptch", payload + b"\x00")
+    )
+
+
+def _field(ident: bytes, data: bytes) -> bytes:
+    """One directory field: id, BE size counting its 8-byte header, data padded to 4 bytes."""
+    data += b"\x00" * (-len(data) % 4)
+    return ident + struct.pack(">I", 8 + len(data)) + data
+
+
+def _block(ident: bytes, body: bytes) -> bytes:
+    return ident + struct.pack(">I", 8 + len(body)) + body
+
+
+def pack_frozen(
+    patch_text: str, files: list[tuple[str, str, bytes]], device_type: bytes = AUDIO_EFFECT
+) -> bytes:
+    """A frozen device: the patcher (named like the device) and `files` ([(name, type, bytes)])."""
+    if device_type not in DEVICE_TYPES:
+        raise ValueError(f"device type must be one of {DEVICE_TYPES}, got {device_type!r}")
+    entries = [(DEVICE_NAME, "JSON", patch_text.rstrip("\n").encode("utf-8") + b"\n\x00", FLAG_DEVICE)]
+    entries += [(name, kind, data, FLAG_FILE) for name, kind, data in files]
+    region, directory, offset = b"", b"", FROZEN_HEADER
+    for name, kind, data, flag in entries:
+        directory += _block(
+            b"dire",
+            _field(b"type", kind.encode("ascii"))
+            + _field(b"fnam", name.encode("utf-8") + b"\x00")
+            + _field(b"sz32", struct.pack(">I", len(data)))
+            + _field(b"of32", struct.pack(">I", offset))
+            + _field(b"vers", struct.pack(">I", 0))
+            + _field(b"flag", struct.pack(">I", flag))
+            + _field(b"mdat", struct.pack(">I", 0)),
+        )
+        region += data
+        offset += len(data)
+    header = FROZEN_MAGIC + struct.pack(">III", FROZEN_HEADER, 0, offset)
+    return (
+        chunk(b"ampf", device_type)
+        + chunk(b"meta", struct.pack("<I", META_FROZEN))
+        + chunk(b"ptch", header + region + _block(b"dlst", directory))
     )
 
 
@@ -300,6 +353,19 @@ def check_parameters(by_id: dict[str, Box]) -> list[str]:
 # --------------------------------------------------------------------------------------------- build
 
 
+def frozen_patch(patch: dict[str, Any]) -> str:
+    """The patcher as a frozen device holds it: its dependency list names the embedded script (what
+    Max's Freeze records), and its missing-script text no longer points at a second file."""
+    frozen = json.loads(json.dumps(patch))
+    p = frozen["patcher"]
+    p["dependency_cache"] = [{"name": JS_NAME, "type": "TEXT", "implicit": 1}]
+    for entry in p["boxes"]:
+        box = entry["box"]
+        if box["maxclass"] == "comment" and JS_NAME in box.get("text", ""):
+            box["text"] = f"{JS_NAME} did not load from this frozen device: use the unfrozen device and its .js"
+    return json.dumps(frozen, indent="\t") + "\n"
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -324,6 +390,7 @@ def build(device_dir: Path = DEVICE_DIR, write: bool = True) -> dict[Path, bytes
         js_path: js_text.encode("utf-8"),
         device_dir / PROTOCOL_NAME: protocol_json().encode("utf-8"),
         device_dir / DEVICE_NAME: pack_amxd(patch_text),
+        device_dir / FROZEN_NAME: pack_frozen(frozen_patch(patch), [(JS_NAME, "TEXT", js_text.encode("utf-8"))]),
     }
     if write:
         for path, data in files.items():

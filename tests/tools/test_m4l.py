@@ -82,7 +82,7 @@ def test_the_objects_the_device_needs_are_there():
     (start,) = [b for b in BOXES.values() if connected(device, 0, b, 0)]
     assert start["text"].split()[0] == "t" and set(start["text"].split()[1:]) == {"b"}
     assert connected(start, 0, init, 0) and connected(init, 0, js, 0)
-    settings = {"Bars", "Mode", "Takes", "Insert", "Grid", "Nudge", "Daemon Port", "Reply Port"}
+    settings = {"Bars", "Mode", "Takes", "Insert", "Grid", "Nudge", "Daemon Port", "Reply Port", "Prompt"}
     banged = {
         BOXES[line["destination"][0]].get("varname") for line in LINES if line["source"][0] == start["id"]
     }
@@ -106,6 +106,31 @@ def test_the_sockets_use_the_protocol_defaults_and_udpreceive_defers():
     assert params["Takes"]["parameter_mmax"] == protocol.MAX_VARIATIONS
     for port in ("Daemon Port", "Reply Port"):  # Float shown as Int: an Int parameter stops at 255
         assert (params[port]["parameter_type"], params[port]["parameter_unitstyle"]) == (m4l.PARAM_FLOAT, 0)
+
+
+def test_the_prompt_is_saved_with_the_set_and_reaches_the_script_at_init():
+    prompt = next(b for b in BOXES.values() if b.get("varname") == "Prompt")
+    assert prompt["maxclass"] == "textedit" and prompt["parameter_enable"] == 1
+    value = prompt["saved_attribute_attributes"]["valueof"]
+    # Blob: Live stores the text with the set; Stored Only: never automated.
+    assert (value["parameter_type"], value["parameter_invisible"]) == (m4l.PARAM_BLOB, 1)
+    assert value["parameter_longname"] == "Prompt"
+    js = one("js")
+    assert connected(prompt, 0, js, 0)  # its text reaches the script: on Return, on Generate, and at init
+    assert m4l.check_parameters(m4l.boxes(PATCH)) == []
+
+
+def test_generate_and_cancel_fire_on_mouse_up_and_any_output_counts():
+    js = one("js")
+    for label, word in (("Generate", "generate"), ("Cancel", "cancel")):
+        (button,) = [b for b in objects("live.text") if b["text"] == label]
+        assert button["mode"] == 0 and button["transition"] == 1  # button, output on mouse up (Ableton's guideline)
+        (gate,) = [b for b in BOXES.values() if connected(button, 0, b, 0)]
+        assert gate["text"] == "t b"  # whatever value the release sends, one click is one request
+        after = [b for b in BOXES.values() if connected(gate, 0, b, 0)]
+        after += [c for b in after for c in BOXES.values() if any(connected(b, o, c, 0) for o in range(b["numoutlets"]))]
+        (message,) = [b for b in after if b["maxclass"] == "message" and b.get("text") == word]
+        assert connected(message, 0, js, 0)
 
 
 def test_the_grid_controls_follow_the_generate_keys():
@@ -232,7 +257,7 @@ def test_the_committed_amxd_is_an_audio_effect_holding_the_patch():
     chunks = parse_chunks((DIR / m4l.DEVICE_NAME).read_bytes())
     assert [c[0] for c in chunks] == ["ampf", "meta", "ptch"]
     assert chunks[0][1] == b"aaaa"
-    assert len(chunks[1][1]) == 4
+    assert struct.unpack("<I", chunks[1][1]) == (1,)  # what Max writes for an unfrozen device
     ptch = chunks[2][1]
     assert ptch.endswith(b"\x00") and b"\x00" not in ptch[:-1]
     assert json.loads(ptch[:-1].decode("utf-8")) == PATCH
@@ -262,7 +287,7 @@ def test_build_regenerates_stale_files_and_check_names_them(tmp_path):
     for name in (m4l.PATCH_NAME, m4l.JS_NAME):
         shutil.copy(DIR / name, tmp_path / name)
     assert sorted(m4l.check(tmp_path)) == sorted(
-        f"{n} is missing" for n in (m4l.PROTOCOL_NAME, m4l.DEVICE_NAME)
+        f"{n} is missing" for n in (m4l.PROTOCOL_NAME, m4l.DEVICE_NAME, m4l.FROZEN_NAME)
     )
     m4l.build(tmp_path)
     assert m4l.check(tmp_path) == []
@@ -270,7 +295,7 @@ def test_build_regenerates_stale_files_and_check_names_them(tmp_path):
     patch = json.loads((tmp_path / m4l.PATCH_NAME).read_text())
     patch["patcher"]["devicewidth"] = 420.0
     (tmp_path / m4l.PATCH_NAME).write_text(json.dumps(patch, indent="\t") + "\n")
-    assert m4l.check(tmp_path) == [f"{m4l.DEVICE_NAME} is out of date"]
+    assert m4l.check(tmp_path) == [f"{n} is out of date" for n in (m4l.DEVICE_NAME, m4l.FROZEN_NAME)]
     js = tmp_path / m4l.JS_NAME
     js.write_text(js.read_text().replace('"default_port": 9000', '"default_port": 1'))
     assert f"{m4l.JS_NAME} is out of date" in m4l.check(tmp_path)
