@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bridge.commands import CliError
 from bridge.midi import mapfile, monitor, ports
@@ -20,7 +21,13 @@ def run(args: argparse.Namespace) -> int:
             return 0
         if args.midi_command == "check":
             path = args.file if args.file is not None else mapfile.resolve_mapping_path(None)
-            print(monitor.describe_mapping(mapfile.load_mapping(path)), end="")
+            try:
+                mapping = mapfile.load_mapping(path)
+            except MidiMapError as e:  # every mistake of the file, one line each
+                for problem in e.problems:
+                    print(f"error: {problem.where}", file=sys.stderr)
+                return 2
+            print(monitor.describe_mapping(mapping), end="")
             return 0
         return monitor.monitor(args.port, args.midi_map, seconds=args.seconds)
     except (ports.MidiError, MidiMapError) as e:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,14 +44,24 @@ MIN_BARS, MAX_BARS = 1, 64  # bar counts a controller can step through
 
 
 class MidiMapError(ValueError):
-    """A mapping file is unreadable or invalid; the message names the file and the line."""
+    """A mapping file is unreadable or invalid; the message names the file and the line.
 
-    def __init__(self, source: str, line: int | None, message: str):
+    `problems` holds every mistake found in the file, this one first (`midi check` lists them all); the
+    message adds how many more there are."""
+
+    def __init__(self, source: str, line: int | None, message: str, more: tuple[MidiMapError, ...] = ()):
         where = f"{source}: line {line}" if line else source
-        super().__init__(f"{where}: {message}")
+        extra = f" (and {len(more)} more mistake{'s' if len(more) > 1 else ''})" if more else ""
+        super().__init__(f"{where}: {message}{extra}")
         self.source = source
         self.line = line
         self.detail = message
+        self.problems: tuple[MidiMapError, ...] = (self, *more)
+
+    @property
+    def where(self) -> str:
+        """This one mistake, without the count of the others."""
+        return f"{self.source}: line {self.line}: {self.detail}" if self.line else f"{self.source}: {self.detail}"
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -344,7 +354,9 @@ def _parse_preset(t: _Table, settings: Settings) -> Preset:
 
 
 def parse_mapping(text: str, source: str = "<mapping>") -> Mapping:
-    """Parse and validate a mapping; MidiMapError names `source` and the line of the first problem."""
+    """Parse and validate a mapping. MidiMapError names `source` and the line of the first problem; its
+    `problems` hold every problem of the file (a table with a mistake is skipped, the others still checked;
+    a TOML syntax error or an unknown top-level key stops at once)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -352,41 +364,72 @@ def parse_mapping(text: str, source: str = "<mapping>") -> Mapping:
     lines = LineIndex(text)
     root = _Table(doc, "", 0, lines, source)
     root.check_keys(("settings", "feedback", "binding", "preset"))
+    problems: list[MidiMapError] = []
+
+    def checked(parse: Callable[[], Any], fallback: Any = None) -> Any:
+        try:
+            return parse()
+        except MidiMapError as e:
+            problems.append(e)
+            return fallback
+
     for name in ("settings", "feedback"):
         if name in doc and not isinstance(doc[name], MappingABC):
-            raise root.error(name, f"`{name}` must be a table: [{name}]")
-    settings = _parse_settings(_Table(doc.get("settings", {}), "settings", 0, lines, source))
-    feedback = _parse_feedback(_Table(doc.get("feedback", {}), "feedback", 0, lines, source))
+            problems.append(root.error(name, f"`{name}` must be a table: [{name}]"))
+    table = {name: doc.get(name) if isinstance(doc.get(name), MappingABC) else {} for name in ("settings", "feedback")}
+    settings = checked(
+        lambda: _parse_settings(_Table(table["settings"], "settings", 0, lines, source)),
+        _parse_settings(_Table({}, "settings", 0, lines, source)),
+    )
+    feedback = checked(
+        lambda: _parse_feedback(_Table(table["feedback"], "feedback", 0, lines, source)),
+        _parse_feedback(_Table({}, "feedback", 0, lines, source)),
+    )
 
     presets: list[Preset] = []
-    for t in _tables(doc, "preset", lines, source):
-        preset = _parse_preset(t, settings)
+    for t in checked(lambda: _tables(doc, "preset", lines, source), []):
+        preset = checked(lambda t=t: _parse_preset(t, settings))
+        if preset is None:
+            continue
         twin = next((p for p in presets if p.slot == preset.slot), None)
         if twin is not None:
-            raise t.error("slot", f"preset slot {preset.slot} is already defined at line {twin.line}")
+            problems.append(t.error("slot", f"preset slot {preset.slot} is already defined at line {twin.line}"))
+            continue
         presets.append(preset)
-    if not presets:
-        raise MidiMapError(source, None, "no [[preset]]: at least one prompt preset is needed")
-    if not any(p.slot == settings.preset for p in presets):
-        raise MidiMapError(
-            source,
-            lines.key("settings", 0, "preset"),
-            f"settings.preset is {settings.preset} but there is no [[preset]] with slot = {settings.preset}",
+    if not presets and not problems:
+        problems.append(MidiMapError(source, None, "no [[preset]]: at least one prompt preset is needed"))
+    elif presets and not any(p.slot == settings.preset for p in presets):
+        problems.append(
+            MidiMapError(
+                source,
+                lines.key("settings", 0, "preset"),
+                f"settings.preset is {settings.preset} but there is no [[preset]] with slot = {settings.preset}",
+            )
         )
 
     bindings: list[Binding] = []
-    for t in _tables(doc, "binding", lines, source):
-        binding = _parse_binding(t, settings)
+    for t in checked(lambda: _tables(doc, "binding", lines, source), []):
+        binding = checked(lambda t=t: _parse_binding(t, settings))
+        if binding is None:
+            continue
         twin = next((b for b in bindings if b.control.overlaps(binding.control)), None)
         if twin is not None:
-            raise t.error(
-                binding.control.kind,
-                f"duplicate binding: {binding.control.describe()} is already bound to "
-                f"{twin.action!r} at line {twin.line}",
+            problems.append(
+                t.error(
+                    binding.control.kind,
+                    f"duplicate binding: {binding.control.describe()} is already bound to "
+                    f"{twin.action!r} at line {twin.line}",
+                )
             )
-        if binding.slot is not None and not any(p.slot == binding.slot for p in presets):
-            raise t.error("slot", f"there is no [[preset]] with slot = {binding.slot}")
+            continue
+        if binding.slot is not None and presets and not any(p.slot == binding.slot for p in presets):
+            problems.append(t.error("slot", f"there is no [[preset]] with slot = {binding.slot}"))
+            continue
         bindings.append(binding)
+    if problems:
+        problems.sort(key=lambda e: e.line or 0)  # in the file's order, as an editor shows them
+        first = problems[0]
+        raise MidiMapError(first.source, first.line, first.detail, tuple(problems[1:]))
     return Mapping(settings, feedback, tuple(bindings), tuple(presets), source)
 
 

@@ -57,3 +57,14 @@ def test_cli_midi_list_and_serve_with_a_missing_port_fail_cleanly_before_loading
     assert rc == 2 and time.monotonic() - t0 < 10
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_cli_midi_check_reports_every_mistake_with_its_line(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    text = MINI.replace('action = "generate"', 'action = "launch"').replace("bars = 8", "bars = 999")
+    bad.write_text(text.replace("note = 45", "note = 36\naction2 = 1"))
+    assert main(["midi", "check", str(bad)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and all(line.startswith(f"error: {bad}: line ") for line in lines), lines
+    assert "unknown action 'launch'" in lines[0]
+    assert any("action2" in line for line in lines) and any("bars" in line for line in lines)
