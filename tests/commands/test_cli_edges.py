@@ -10,7 +10,7 @@ import pytest
 import bridge.commands
 import bridge.commands.generate
 import bridge.commands.serve
-from bridge.cli import main
+from bridge.cli import build_parser, main
 
 ONE_BAR = ("generate", "x", "--bpm", "120", "--bars", "1", "--model", "debug", "--quiet")
 
@@ -112,3 +112,9 @@ def test_m4l_check_says_so_when_the_device_is_up_to_date(capsys):
     code, out, err = run(capsys, "m4l", "build", "--check")
     assert (code, err) == (0, "")
     assert out.startswith("up to date: ") and "protocol.json" in out
+
+
+def test_generate_and_serve_default_to_auto_like_the_demo():
+    parser = build_parser()
+    assert parser.parse_args(["generate", "x", "--bpm", "120", "--bars", "1"]).model == "auto"
+    assert parser.parse_args(["serve"]).model == "auto"
