@@ -5,9 +5,11 @@
  * Continue, the clip selected in Clip View: its file, the region that plays, the clip's own tempo) and
  * sends /musicgen/generate over [udpsend]. Daemon -> Live: replies arrive from [udpreceive @defer 1];
  * /musicgen/grid says how each take was fitted onto the song's grid (shown on the status line with the
- * result); on /musicgen/done it creates the clip(s) in Session or Arrangement (Live 12.0.5+), names them
- * after the prompt, turns warping and looping on. Where Live cannot do that (Live 11, MIDI or frozen track,
- * no empty slot) the status line says why and the file path is shown - never a silent failure.
+ * result); on /musicgen/done it creates the clip(s) in Session or Arrangement (Live 12: the call is tried,
+ * never gated on a version; Arrangement only where nothing lies), names them after the prompt, turns
+ * warping and looping on. Where Live cannot do that (Live 11, MIDI or frozen track, no empty slot, a
+ * refused call) the status line says why and the file path is shown - never a silent failure. Generate and
+ * cancel are sent again, same id, until the daemon answers (UDP may drop them).
  *
  * Written in ES5 for classic [js] (SpiderMonkey 1.8.5): var and function only, no arrow functions,
  * let/const, template strings or default parameters. LiveAPI objects are only made after

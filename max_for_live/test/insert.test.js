@@ -1,6 +1,6 @@
 "use strict";
 // Daemon -> Live: ack/progress/error on the status line and progress bar, and what /musicgen/done does
-// to the Live set: clips in Session slots or at the Arrangement insert marker (Live 12.0.5+), named,
+// to the Live set: clips in Session slots or at the Arrangement insert marker (Live 12, when create_audio_clip takes the call), named,
 // warped at the song tempo and looping; the Live 11 fallback; every failure shown with the file path.
 
 const test = require("node:test");
