@@ -1,32 +1,28 @@
 """The clip drop zone: drop an audio file (from a DAW, Finder, Explorer) or browse for one.
 
 Shows the clip's name, length and a waveform once it has been read; emits `clip_changed(path)` ('' when
-cleared). Accepts only local files with an audio extension the daemon can read.
+cleared). Accepts only local files the daemon can read (`gui.audio_files`); a refused drop emits
+`refused(why)`, and a clip that turns out unreadable says so in plain words (`unreadable` is then True:
+Generate will not send it). The window takes drops anywhere on the panel through `drop_paths`.
 """
 
 from __future__ import annotations
 
 import os
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import QMimeData, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QDragEnterEvent, QDropEvent, QPainter, QPaintEvent
 from PyQt6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from gui import theme
+from gui.audio_files import FILE_FILTER, TYPES_TEXT, first_clip, plain_read_error
 from gui.waveform import Thumbnail, paint_waveform
-
-AUDIO_EXTENSIONS = (".wav", ".wave", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
-FILE_FILTER = "Audio files (" + " ".join(f"*{e}" for e in AUDIO_EXTENSIONS) + ");;All files (*)"
+from gui.widgets import ElidedLabel
 
 
-def audio_path_from_urls(urls) -> str:  # noqa: ANN001 (list[QUrl])
-    """The first local audio file among dropped URLs, or ''."""
-    for url in urls:
-        if url.isLocalFile():
-            path = url.toLocalFile()
-            if path.lower().endswith(AUDIO_EXTENSIONS) and os.path.isfile(path):
-                return path
-    return ""
+def local_paths(mime: QMimeData) -> list[str]:
+    """The local files among dropped URLs."""
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
 
 
 class _Wave(QWidget):
@@ -47,22 +43,23 @@ class _Wave(QWidget):
 
 class ClipDropZone(QFrame):
     clip_changed = pyqtSignal(str)
+    refused = pyqtSignal(str)  # a dropped or chosen file that cannot be a clip: why, in plain words
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("dropzone")
         self.setAcceptDrops(True)
         self.path = ""
+        self.unreadable = ""  # why the clip cannot be read ('' = readable, or not read yet)
         self.start_dir = ""
         self.hint = QLabel("Drop a clip here to steer or continue it")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         theme.set_role(self.hint, "muted")
-        self.name = QLabel()
-        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.info = theme.set_role(QLabel(), "muted")
+        self.name = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        self.info = theme.set_role(ElidedLabel(), "muted")
         self.wave = _Wave()
         self.browse = QPushButton("Browse…")
-        self.browse.setToolTip("Choose an audio clip (wav, aiff, flac, ogg, mp3)")
+        self.browse.setToolTip(f"Choose an audio clip ({TYPES_TEXT}) (Ctrl+O)")
         self.clear = QPushButton("Clear")
         self.clear.setToolTip("Generate from the prompt alone")
         self.browse.clicked.connect(self._browse)
@@ -89,7 +86,9 @@ class ClipDropZone(QFrame):
         if path == self.path:
             return
         self.path = path
+        self.unreadable = ""
         self.wave.thumb = None
+        theme.repolish(theme.set_role(self.info, "muted"))
         if path:
             self.start_dir = os.path.dirname(path)
         self._refresh()
@@ -104,7 +103,10 @@ class ClipDropZone(QFrame):
 
     def set_unreadable(self, path: str, reason: str) -> None:
         if path == self.path:
-            self.info.setText(f"Cannot read this file: {reason}")
+            self.unreadable = plain_read_error(reason)
+            self.info.setText(f"Cannot use this clip. {self.unreadable}")
+            self.info.setToolTip(f"{self.unreadable}\n({reason})")
+            theme.repolish(theme.set_role(self.info, "warn"))
 
     def _refresh(self) -> None:
         has = bool(self.path)
@@ -121,7 +123,16 @@ class ClipDropZone(QFrame):
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a clip", self.start_dir, FILE_FILTER)
         if path:
-            self.set_clip(path)
+            self.drop_paths([path])
+
+    def drop_paths(self, paths: list[str]) -> bool:
+        """Take the first usable clip among `paths` (a drop, a dialog); False (and `refused`) if none."""
+        clip, why = first_clip(paths)
+        if clip:
+            self.set_clip(clip)
+            return True
+        self.refused.emit(why)
+        return False
 
     # ------------------------------------------------------------------ drag and drop
 
@@ -129,8 +140,12 @@ class ClipDropZone(QFrame):
         self.setProperty("hover", "true" if on else "false")
         theme.repolish(self)
 
+    def set_hover(self, on: bool) -> None:
+        self._set_hover(on)
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and audio_path_from_urls(event.mimeData().urls()):
+        # any local file is taken in, so that a refused one can say why when it is dropped
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
             self._set_hover(True)
         else:
@@ -141,7 +156,8 @@ class ClipDropZone(QFrame):
 
     def dropEvent(self, event: QDropEvent) -> None:
         self._set_hover(False)
-        path = audio_path_from_urls(event.mimeData().urls())
-        if path:
+        paths = local_paths(event.mimeData())
+        if paths and self.drop_paths(paths):
             event.acceptProposedAction()
-            self.set_clip(path)
+        else:
+            event.ignore()

@@ -16,15 +16,12 @@ import random
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from PyQt6.QtCore import QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
-    QButtonGroup,
-    QCheckBox,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QRadioButton,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -32,22 +29,43 @@ from PyQt6.QtWidgets import (
 )
 
 from bridge import protocol
+from bridge.limits import MAX_LOOP_SECONDS
 from gui import theme
+from gui.clip_options import CLIP_MODE_LABELS, CLIP_MODE_TIPS, CLIP_MODES, ClipOptions
 from gui.clip_zone import ClipDropZone
 from gui.fields import SPIN_MIN_WIDTH, double_box, int_box, spec
 from gui.grid_controls import GridControls
+from gui.sampling_controls import SamplingControls
 
 MAX_RECENT_PROMPTS = 20
+PROMPT_MIN_CHARS = 24  # the prompt box is sized for this many characters, whatever the recent prompts
 TIME_SIGNATURES = ("4/4", "3/4", "6/8", "7/8", "5/4", "12/8", "2/4")
-CLIP_MODES = ("melody", "continue", "both")
-CLIP_MODE_LABELS = {"melody": "Melody", "continue": "Continue", "both": "Both"}
-CLIP_MODE_TIPS = {
-    "melody": "The clip's melody (chroma) steers the new loop",
-    "continue": "The end of the clip is continued: the loop starts where the clip stops",
-    "both": "Continue the clip and follow its melody",
-}
 SETTINGS_GROUP = "form"
-CLIP_SPIN_MIN_WIDTH = 86  # px: room for "same" and "12.50 s"
+NOTE_MS = 8000  # an out-of-range note stays this long
+__all__ = ["CLIP_MODES", "CLIP_MODE_LABELS", "CLIP_MODE_TIPS", "FormValues", "GenerateForm", "build_params"]
+
+
+def loop_seconds(bars: int, bpm: float, time_signature: str) -> float | None:
+    """How long `bars` bars last (a beat is a quarter note, as in bridge.audio.tempo); None for a time
+    signature that cannot be read."""
+    top, _, bottom = time_signature.partition("/")
+    try:
+        beats, unit = int(top), int(bottom)
+    except ValueError:
+        return None
+    if beats <= 0 or unit <= 0 or bpm <= 0:
+        return None
+    return bars * beats * 4.0 / unit * 60.0 / bpm
+
+
+def length_text(bars: int, bpm: float, time_signature: str) -> tuple[str, bool]:
+    """The form's loop length ("= 8.0 s") and whether the daemon would refuse it as too long."""
+    seconds = loop_seconds(bars, bpm, time_signature)
+    if seconds is None:
+        return "time signature?", True
+    if seconds > MAX_LOOP_SECONDS:
+        return f"= {seconds:.0f} s (max {MAX_LOOP_SECONDS:.0f})", True
+    return f"= {seconds:.1f} s", False
 
 
 @dataclass
@@ -128,6 +146,9 @@ class GenerateForm(QWidget):
         self.prompt.setEditable(True)
         self.prompt.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.prompt.setMaxCount(MAX_RECENT_PROMPTS)
+        # a long recent prompt must not widen the form
+        self.prompt.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.prompt.setMinimumContentsLength(PROMPT_MIN_CHARS)
         self.prompt.lineEdit().setPlaceholderText(
             "Describe the loop, e.g. dusty boom bap drums, vinyl crackle"
         )
@@ -142,6 +163,8 @@ class GenerateForm(QWidget):
         self.time_signature.setEditable(True)
         self.time_signature.addItems(TIME_SIGNATURES)
         self.time_signature.setToolTip("Beats per bar / beat unit")
+        self.length = theme.set_role(QLabel(), "muted")
+        self.length.setToolTip(f"How long the loop lasts; the daemon makes at most {MAX_LOOP_SECONDS:.0f} s")
         # seed and takes
         self.seed = QSpinBox()
         self.seed.setRange(0, protocol.MAX_SEED)
@@ -168,73 +191,29 @@ class GenerateForm(QWidget):
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_toggle.setText("ADVANCED  ·  sampling")
         self.advanced_toggle.toggled.connect(self._show_advanced)
-        self.temperature = double_box("temperature", 2, 0.05)
-        self.top_k = int_box("top_k")
-        self.top_p = double_box("top_p", 2, 0.05)
-        self.cfg = double_box("cfg", 1, 0.5)
-        self.reset_advanced = QToolButton()
-        self.reset_advanced.setText("Defaults")
-        self.reset_advanced.setToolTip("Back to the model's usual settings (temperature 1, top-k 250, CFG 3)")
-        self.reset_advanced.clicked.connect(self._reset_advanced)
-        self.advanced = QWidget()
-        adv = QGridLayout(self.advanced)
-        adv.setContentsMargins(0, 0, 0, 0)
-        for col, (label, box) in enumerate(
-            (
-                ("Temperature", self.temperature),
-                ("Top-k", self.top_k),
-                ("Top-p", self.top_p),
-                ("CFG", self.cfg),
-            )
-        ):
-            adv.addWidget(theme.set_role(QLabel(label), "muted"), 0, col)
-            adv.addWidget(box, 1, col)
-        adv.addWidget(self.reset_advanced, 1, 4)
+        self.advanced = SamplingControls()
+        a = self.advanced
+        self.temperature, self.top_k, self.top_p, self.cfg = a.temperature, a.top_k, a.top_p, a.cfg
+        self.reset_advanced = a.reset
         self.advanced.setVisible(False)
         # clip
         self.clip = ClipDropZone()
-        self.mode_group = QButtonGroup(self)
-        self.mode_buttons: dict[str, QRadioButton] = {}
-        modes = QHBoxLayout()
-        modes.addWidget(theme.set_role(QLabel("Use clip for"), "muted"))
-        for mode in CLIP_MODES:
-            button = QRadioButton(CLIP_MODE_LABELS[mode])
-            button.setToolTip(CLIP_MODE_TIPS[mode])
-            self.mode_group.addButton(button)
-            self.mode_buttons[mode] = button
-            modes.addWidget(button)
-        modes.addStretch(1)
-        self.mode_buttons["melody"].setChecked(True)
-        self.clip_bpm = double_box("melody_bpm", 2, 1.0)
-        self.clip_bpm.setMinimum(0.0)
-        self.clip_bpm.setSpecialValueText("same")
-        self.clip_bpm.setValue(0.0)
-        self.clip_bpm.setToolTip("The clip's own tempo, if it differs from the song (its melody is retimed)")
-        self.use_region = QCheckBox("Region")
-        self.use_region.setToolTip("Use only part of the clip (seconds)")
-        self.region_start = double_box("region_start", 2, 0.25)
-        self.region_end = double_box("region_end", 2, 0.25)
-        self.region_start.setSuffix(" s")
-        self.region_end.setSuffix(" s")
-        self.use_region.toggled.connect(self._region_toggled)
-        self.prompt_seconds = double_box("prompt_seconds", 1, 0.5)
-        self.prompt_seconds.setMinimum(0.5)
-        self.prompt_seconds.setSuffix(" s")
-        self.prompt_seconds.setToolTip("How much of the clip's end prompts a continuation")
-        for box in (self.clip_bpm, self.region_start, self.region_end, self.prompt_seconds):
-            box.setMinimumWidth(CLIP_SPIN_MIN_WIDTH)
-        self.clip_options = QWidget()
-        opts = QGridLayout(self.clip_options)
-        opts.setContentsMargins(0, 0, 0, 0)
-        opts.addLayout(modes, 0, 0, 1, 6)
-        opts.addWidget(theme.set_role(QLabel("Clip BPM"), "muted"), 1, 0)
-        opts.addWidget(self.clip_bpm, 1, 1)
-        opts.addWidget(self.use_region, 1, 2)
-        opts.addWidget(self.region_start, 1, 3)
-        opts.addWidget(theme.set_role(QLabel("to"), "muted"), 1, 4)
-        opts.addWidget(self.region_end, 1, 5)
-        opts.addWidget(theme.set_role(QLabel("Prompt"), "muted"), 2, 0)
-        opts.addWidget(self.prompt_seconds, 2, 1)
+        self.clip_options = ClipOptions()
+        o = self.clip_options
+        self.mode_group, self.mode_buttons = o.mode_group, o.mode_buttons
+        self.clip_bpm, self.use_region = o.clip_bpm, o.use_region
+        self.region_start, self.region_end, self.prompt_seconds = (
+            o.region_start,
+            o.region_end,
+            o.prompt_seconds,
+        )
+        # a number typed beyond its range: said here, under the boxes
+        self.note = theme.set_role(QLabel(), "warn")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        self._note_timer = QTimer(self)
+        self._note_timer.setSingleShot(True)
+        self._note_timer.timeout.connect(self.note.hide)
         self.clip.clip_changed.connect(self._clip_changed)
 
         # layout
@@ -242,7 +221,12 @@ class GenerateForm(QWidget):
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(4)
         for col, (label, widget) in enumerate(
-            (("BPM", self.bpm), ("Bars", self.bars), ("Time sig.", self.time_signature))
+            (
+                ("BPM", self.bpm),
+                ("Bars", self.bars),
+                ("Time sig.", self.time_signature),
+                ("Length", self.length),
+            )
         ):
             grid.addWidget(theme.set_role(QLabel(label), "muted"), 0, col)
             grid.addWidget(widget, 1, col)
@@ -256,8 +240,8 @@ class GenerateForm(QWidget):
         grid.addWidget(self.variations, 3, 2)
         grid.addWidget(theme.set_role(QLabel("Grid"), "muted"), 4, 0)
         grid.addWidget(self.grid.mode, 5, 0)
-        grid.addWidget(theme.set_role(QLabel("Nudge bar line"), "muted"), 4, 1, 1, 2)
-        grid.addLayout(self.grid.nudge_row, 5, 1, 1, 2)
+        grid.addWidget(theme.set_role(QLabel("Nudge bar line"), "muted"), 4, 1, 1, 3)
+        grid.addLayout(self.grid.nudge_row, 5, 1, 1, 3)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -267,6 +251,7 @@ class GenerateForm(QWidget):
         layout.addSpacing(6)
         layout.addWidget(_section("Tempo & length"))
         layout.addLayout(grid)
+        layout.addWidget(self.note)
         layout.addSpacing(2)
         layout.addWidget(self.advanced_toggle)
         layout.addWidget(self.advanced)
@@ -275,8 +260,14 @@ class GenerateForm(QWidget):
         layout.addWidget(self.clip)
         layout.addWidget(self.clip_options)
         self._clip_changed("")
-        self._region_toggled(False)
         self.new_seed()
+        self._show_length()
+        for box in self.findChildren(QWidget):
+            if hasattr(box, "out_of_range"):
+                box.out_of_range.connect(self.show_note)
+        self.bpm.valueChanged.connect(self._show_length)
+        self.bars.valueChanged.connect(self._show_length)
+        self.time_signature.editTextChanged.connect(self._show_length)
 
         for box in (self.bpm, self.bars, self.seed, self.variations, self.temperature, self.top_k):
             box.valueChanged.connect(self.changed)
@@ -287,7 +278,7 @@ class GenerateForm(QWidget):
     # ------------------------------------------------------------------ values
 
     def clip_mode(self) -> str:
-        return next((m for m, b in self.mode_buttons.items() if b.isChecked()), "melody")
+        return self.clip_options.mode()
 
     def values(self) -> FormValues:
         return FormValues(
@@ -327,7 +318,7 @@ class GenerateForm(QWidget):
         self.top_p.setValue(v.top_p)
         self.cfg.setValue(v.cfg)
         self.clip.set_clip(v.clip_path)
-        self.mode_buttons.get(v.clip_mode, self.mode_buttons["melody"]).setChecked(True)
+        self.clip_options.set_mode(v.clip_mode)
         self.clip_bpm.setValue(v.clip_bpm)
         self.use_region.setChecked(v.use_region)
         self.region_start.setValue(v.region_start)
@@ -405,22 +396,21 @@ class GenerateForm(QWidget):
         self.advanced.setVisible(shown)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
-    def _reset_advanced(self) -> None:
-        d = FormValues()
-        self.temperature.setValue(d.temperature)
-        self.top_k.setValue(d.top_k)
-        self.top_p.setValue(d.top_p)
-        self.cfg.setValue(d.cfg)
-
     def _clip_changed(self, path: str) -> None:
         self.clip_options.setEnabled(bool(path))
 
-    def _region_toggled(self, on: bool) -> None:
-        self.region_start.setEnabled(on)
-        self.region_end.setEnabled(on)
-
     def set_clip_duration(self, seconds: float) -> None:
         """Once the clip was read: the region defaults to the whole clip."""
-        if not self.use_region.isChecked() or self.region_end.value() <= self.region_start.value():
-            self.region_start.setValue(0.0)
-            self.region_end.setValue(seconds)
+        self.clip_options.set_clip_duration(seconds)
+
+    def show_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.show()
+        self._note_timer.start(NOTE_MS)
+
+    def _show_length(self) -> None:
+        text, bad = length_text(self.bars.value(), self.bpm.value(), self.time_signature.currentText())
+        self.length.setText(text)
+        role = "warn" if bad else "muted"
+        if self.length.property("role") != role:
+            theme.repolish(theme.set_role(self.length, role))

@@ -1,15 +1,32 @@
-"""Running and queued jobs: one row each, with its queue position or progress bar and a cancel button."""
+"""Running and queued jobs: one row each, with its queue position or progress bar and a cancel button.
+
+Titles and details are elided to the row's width (the full text in their tooltips), so a long detail
+("continues …_v2.wav") never widens the list; `JobsScroll` shows the rows up to a maximum height and
+scrolls beyond it, so nine queued jobs stay readable.
+"""
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PyQt6.QtCore import QEvent, QObject, QSize, Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from bridge.protocol import ACTIVE_STATES, FINAL_STATES
 from gui import theme
+from gui.widgets import ElidedLabel
 
 ACTIVE_ROW_STATES = ("sending", *ACTIVE_STATES)  # "sending": no ack yet, the panel's own state
 FINISHED_ROW_MS = 2500  # a finished job's row stays this long (an error stays until dismissed)
+MAX_JOBS_HEIGHT = 170  # px: about two and a half rows; more rows scroll
 
 
 class JobRow(QFrame):
@@ -21,9 +38,12 @@ class JobRow(QFrame):
         self.setObjectName("jobRow")
         self.rid = rid
         self.state = "sending"
-        self.title = QLabel(title)
-        self.title.setToolTip(title)
-        self.detail = theme.set_role(QLabel(detail), "muted")
+        self.title = ElidedLabel(title)
+        self.detail = theme.set_role(ElidedLabel(detail), "muted")
+        self.error = theme.set_role(QLabel(), "muted")  # a failure's text, wrapped
+        self.error.setWordWrap(True)
+        self.error.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.error.hide()
         self.status = theme.set_role(QLabel("Sending…"), "muted")
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.bar = QProgressBar()
@@ -38,13 +58,12 @@ class JobRow(QFrame):
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.status)
-        mid = QHBoxLayout()
-        mid.addWidget(self.detail, 1)
         layout = QVBoxLayout()
         layout.setSpacing(4)
         layout.addLayout(top)
         layout.addWidget(self.bar)
-        layout.addLayout(mid)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.error)
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 8, 10, 8)
         row.addLayout(layout, 1)
@@ -86,8 +105,9 @@ class JobRow(QFrame):
         self.state = "cancelled" if cancelled else "failed"
         self.status.setText("Cancelled" if cancelled else "Failed")
         self.status.setStyleSheet(f"color: {theme.MUTED if cancelled else theme.DANGER};")
-        self.detail.setText(text)
-        self.detail.setWordWrap(True)
+        self.error.setText(text)
+        self.error.setToolTip(text)
+        self.error.show()
         self.cancel.setEnabled(True)
         self.cancel.setText("Dismiss")
         self.cancel.setObjectName("")
@@ -117,6 +137,11 @@ class JobsView(QWidget):
         self.empty.hide()
         return row
 
+    def first_row_height(self) -> int:
+        """The height that shows one row (or the empty hint) in full."""
+        first = next(iter(self.rows.values()), None)
+        return (first or self.empty).sizeHint().height()
+
     def row(self, rid: str) -> JobRow | None:
         return self.rows.get(rid)
 
@@ -136,3 +161,33 @@ class JobsView(QWidget):
         timer.timeout.connect(lambda: self.remove(rid))
         timer.timeout.connect(timer.deleteLater)
         timer.start(ms)
+
+
+class JobsScroll(QScrollArea):
+    """The jobs view, as tall as its rows up to MAX_JOBS_HEIGHT; beyond that it scrolls."""
+
+    def __init__(self, view: JobsView, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWidget(view)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setMaximumHeight(MAX_JOBS_HEIGHT)
+        self.setStyleSheet(
+            "QScrollArea { background: transparent; } QScrollArea > QWidget > QWidget { background: transparent; }"
+        )
+        view.installEventFilter(self)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        inner = self.widget().sizeHint()
+        return QSize(inner.width(), min(inner.height(), MAX_JOBS_HEIGHT))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        # one row fully readable (or the empty hint), never less
+        return QSize(0, min(self.widget().minimumSizeHint().height(), self.widget().first_row_height()))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # rows came or went: the area's height follows
+        return super().eventFilter(watched, event)

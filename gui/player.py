@@ -206,14 +206,31 @@ class PreviewPlayer:
                 self._ended = True
                 self._release_locked(skip_gaps=True)
 
-    def play_file(self, path: str, loop: bool = False) -> None:
-        """Play a finished loop from its start; PreviewUnavailable or OSError-like errors propagate."""
+    def play_file(self, path: str, loop: bool = False, start: float = 0.0) -> None:
+        """Play a finished loop from `start` seconds (its start by default); PreviewUnavailable or
+        OSError-like errors propagate."""
         audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
         self.stop()
         with self._lock:
             self._state, self._path, self._loop = "playing", str(path), bool(loop)
             self._file, self._rate = _as_frames(audio, OUTPUT_CHANNELS), int(rate)
+            self._seek_locked(start)
         self._ensure_open()
+
+    def seek(self, seconds: float) -> bool:
+        """Move the playing file's playhead to `seconds` (clamped to the file); False when no file plays."""
+        with self._lock:
+            if self._state != "playing" or self._file is None:
+                return False
+            self._seek_locked(seconds)
+            self._carry = None  # resampled output of the old position is dropped
+            return True
+
+    def _seek_locked(self, seconds: float) -> None:
+        total = len(self._file) if self._file is not None else 0
+        frame = min(max(int(round(float(seconds) * self._rate)), 0), max(total - 1, 0))
+        self._file_pos = frame
+        self._played = frame  # position_seconds() then reads the new place
 
     def poll(self) -> None:
         """Call from a GUI timer: turns a drained stream or a finished file into 'idle'."""

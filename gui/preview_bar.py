@@ -46,17 +46,19 @@ class PreviewBar(QFrame):
         self.loop.setChecked(True)
         self.loop.setToolTip("Loop finished results while they play")
         self.now = theme.set_role(ElidedLabel("Nothing playing"), "muted")
-        self.now.setMinimumWidth(160)
+        self.now.setMinimumWidth(80)  # elided: the bar fits the window's minimum width
         self.time = theme.set_role(QLabel(""), "value")
         self.stream = QCheckBox("Preview while generating")
         self.stream.setChecked(True)
         self.stream.setToolTip("Hear each loop as it is generated (streamed in half-second chunks)")
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
-        self.volume.setFixedWidth(110)
+        self.volume.setFixedWidth(90)
         self.volume.setToolTip("Preview volume")
         self.device = QComboBox()
-        self.device.setMinimumWidth(170)
+        self.device.setMinimumWidth(150)
+        self.device.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device.setMinimumContentsLength(14)  # a long device name must not widen the bar
         self.device.setToolTip("Audio output for previews")
         self.device.addItem("System default", "")
 

@@ -149,7 +149,7 @@ class ResultEntry:
         self.grid_status = report.status
         self.grid_text = report.message or grid_text(report.status, report.played_bpm)
 
-    def describe(self) -> str:
+    def describe(self, with_seed: bool = True) -> str:
         parts = []
         if self.bpm is not None:
             parts.append(f"{format_bpm(self.bpm, DISPLAY_BPM_DECIMALS)} bpm")
@@ -159,7 +159,7 @@ class ResultEntry:
             parts.append(self.time_signature)
         if self.take is not None:
             parts.append(f"take {self.take}")
-        if self.seed is not None:
+        if self.seed is not None and with_seed:
             parts.append(f"seed {self.seed}")
         if self.duration:
             parts.append(f"{self.duration:.1f} s")

@@ -1,289 +1,49 @@
-"""Finished loops: waveform, prompt, bpm and bars, the grid fit; play / loop / show in folder; drag a row
-onto a DAW; nudge its bar line (the same loop made again with the bar line moved).
+"""The RESULTS list: one `gui.result_row.ResultRow` per finished loop (waveform, prompt, bpm and bars, the
+grid fit; play / show in folder; drag onto a DAW; nudge its bar line), newest first.
 
 Rows are never deleted from disk by the panel. A row whose file has gone is shown as missing and cannot
 be dragged.
+
+The list is one Tab stop: the arrow keys move the selection (`browsed` says the user moved it, for
+auto-play), Enter plays, and the Menu key or Shift+F10 opens the selected row's menu. Rows are as wide as
+the list (they shrink with it) and their text is elided, the full text in its tooltip; the seed leads the
+file's line, so it stays readable.
 """
 
 from __future__ import annotations
 
-import datetime
+from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QContextMenuEvent, QKeyEvent, QResizeEvent
+from PyQt6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QWidget
 
-from PyQt6.QtCore import QPoint, QSize, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QColor, QGuiApplication, QMouseEvent, QPainter, QPaintEvent
-from PyQt6.QtWidgets import (
-    QApplication,
-    QFrame,
-    QHBoxLayout,
-    QListWidget,
-    QListWidgetItem,
-    QMenu,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from gui.result_row import NUDGE_MENU, ROW_HEIGHT, ResultRow, WaveWidget, nudge_choices
+from gui.results import ResultEntry
 
-from gui import theme
-from gui.drag import start_file_drag
-from gui.results import ResultEntry, half_bar_beats, nudge_blocked
-from gui.waveform import Thumbnail, paint_waveform
-from gui.widgets import ElidedLabel
-
-ROW_HEIGHT = 88  # px: prompt, details, grid fit, file name
-WAVE_SIZE = QSize(150, 52)
-GRID_ROLES = {"on_grid": "ok", "too_far": "warn"}  # the fit's colour; other statuses are muted
-NUDGE_MENU = "Nudge bar line…"
-
-
-def nudge_choices(entry: ResultEntry) -> tuple[tuple[str, float], ...]:
-    """(menu text, beats) of the nudges offered for a row: one beat either way and half a bar."""
-    half = half_bar_beats(entry.time_signature or str((entry.request or {}).get("time_signature", "")))
-    return (
-        ("1 beat earlier (−1)", -1.0),
-        ("1 beat later (+1)", 1.0),
-        (f"Half a bar ({half:+g} beats)", half),
-    )
-
-
-class WaveWidget(QWidget):
-    """A thumbnail with a playhead; says 'missing' for a file that has gone."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFixedSize(WAVE_SIZE)
-        self.thumb: Thumbnail | None = None
-        self.playhead: float | None = None  # 0..1
-        self.message = "reading…"
-
-    def paintEvent(self, _event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(theme.WINDOW))
-        if self.thumb is not None:
-            paint_waveform(
-                painter,
-                4,
-                4,
-                self.width() - 8,
-                self.height() - 8,
-                self.thumb.mins,
-                self.thumb.maxs,
-                QColor(theme.WAVE),
-            )
-        else:
-            painter.setPen(QColor(theme.MUTED))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.message)
-        if self.playhead is not None:
-            x = 4 + int((self.width() - 8) * min(max(self.playhead, 0.0), 1.0))
-            painter.setPen(QColor(theme.TEXT))
-            painter.drawLine(x, 2, x, self.height() - 2)
-        painter.end()
-
-
-def _created_text(created: str) -> str:
-    try:
-        when = datetime.datetime.fromisoformat(created)
-    except (TypeError, ValueError):
-        return ""
-    today = datetime.date.today()
-    return when.strftime("%H:%M" if when.date() == today else "%d %b %H:%M")
-
-
-class ResultRow(QFrame):
-    play_requested = pyqtSignal(str, bool)  # path, loop
-    stop_requested = pyqtSignal()
-    reveal_requested = pyqtSignal(str)
-    continue_requested = pyqtSignal(str)
-    clip_requested = pyqtSignal(str)
-    nudge_requested = pyqtSignal(str, float)  # path, beats the bar line moves
-    pressed = pyqtSignal(str)
-
-    def __init__(self, entry: ResultEntry, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("resultRow")
-        self.entry = entry
-        self.playing = False
-        self._press: QPoint | None = None
-        self.wave = WaveWidget()
-        self.title = ElidedLabel()
-        self.detail = theme.set_role(ElidedLabel(), "muted")
-        self.fit = theme.set_role(ElidedLabel(), "muted")
-        self.file = theme.set_role(ElidedLabel(), "muted")
-        self.play = QToolButton()
-        self.play.setIcon(theme.icon("play"))
-        self.play.setToolTip("Play / stop")
-        self.loop = QToolButton()
-        self.loop.setText("Loop")
-        self.loop.setCheckable(True)
-        self.loop.setChecked(True)
-        self.loop.setToolTip("Loop playback (the file loops without a click)")
-        self.folder = QToolButton()
-        self.folder.setIcon(theme.icon("folder", theme.MUTED))
-        self.folder.setToolTip("Show in folder")
-        self.play.clicked.connect(self._toggle_play)
-        self.folder.clicked.connect(lambda: self.reveal_requested.emit(self.entry.path))
-        self.setToolTip("Drag onto your DAW's timeline to use this loop · double-click to play")
-        self.setCursor(Qt.CursorShape.OpenHandCursor)
-
-        text = QVBoxLayout()
-        text.setSpacing(1)
-        text.addWidget(self.title)
-        text.addWidget(self.detail)
-        text.addWidget(self.fit)
-        text.addWidget(self.file)
-        self.play.setFixedSize(34, 34)
-        self.play.setStyleSheet("padding: 0; border-radius: 17px;")
-        self.play.setIconSize(QSize(18, 18))
-        buttons = QHBoxLayout()
-        buttons.setSpacing(4)
-        for b in (self.loop, self.folder):
-            buttons.addWidget(b)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 6, 8, 6)
-        row.setSpacing(10)
-        row.addWidget(self.play)
-        row.addWidget(self.wave)
-        row.addLayout(text, 1)
-        row.addLayout(buttons)
-        self.refresh()
-
-    def refresh(self) -> None:
-        e = self.entry
-        self.title.setText(e.prompt or e.name)
-        when = _created_text(e.created)
-        self.detail.setText(" · ".join(p for p in (e.describe(), when) if p))
-        exists = e.exists
-        self.file.setText(e.name if exists else f"{e.name} (file missing)")
-        self.fit.setText(e.grid_text)
-        self.fit.setVisible(bool(e.grid_text))
-        role = GRID_ROLES.get(e.grid_status, "muted")
-        if self.fit.property("role") != role:
-            theme.repolish(theme.set_role(self.fit, role))
-        self.play.setEnabled(exists)
-        self.folder.setEnabled(exists)
-        if not exists:
-            self.wave.thumb, self.wave.message = None, "missing"
-            self.wave.update()
-
-    def set_thumbnail(self, thumb: Thumbnail) -> None:
-        self.wave.thumb = thumb
-        self.entry.update_from_metadata(thumb.metadata)
-        self.entry.duration = thumb.duration
-        self.wave.update()
-        self.refresh()
-
-    def set_unreadable(self, reason: str) -> None:
-        self.wave.thumb, self.wave.message = None, "unreadable" if self.entry.exists else "missing"
-        self.wave.setToolTip(reason)
-        self.wave.update()
-        self.refresh()
-
-    def set_playing(self, playing: bool, playhead: float | None = None) -> None:
-        if playing != self.playing:
-            self.playing = playing
-            self.play.setIcon(theme.icon("stop", theme.ACCENT) if playing else theme.icon("play"))
-        self.wave.playhead = playhead if playing else None
-        self.wave.update()
-
-    def set_selected(self, selected: bool) -> None:
-        self.setProperty("selected", "true" if selected else "false")
-        theme.repolish(self)
-
-    def _toggle_play(self) -> None:
-        if self.playing:
-            self.stop_requested.emit()
-        else:
-            self.play_requested.emit(self.entry.path, self.loop.isChecked())
-
-    # ------------------------------------------------------------------ dragging out
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.position().toPoint()
-            self.pressed.emit(self.entry.path)
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if (
-            self._press is not None
-            and event.buttons() & Qt.MouseButton.LeftButton
-            and (event.position().toPoint() - self._press).manhattanLength()
-            >= QApplication.startDragDistance()
-            and self.entry.exists
-        ):
-            self._press = None
-            start_file_drag(self, [self.entry.path], self.wave.grab())
-            return
-        super().mouseMoveEvent(event)
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self.entry.exists:
-            self.play_requested.emit(self.entry.path, self.loop.isChecked())
-        super().mouseDoubleClickEvent(event)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        self._press = None
-        super().mouseReleaseEvent(event)
-
-    def contextMenuEvent(self, event) -> None:  # noqa: ANN001
-        self.build_menu().exec(event.globalPos())
-
-    def build_menu(self) -> QMenu:
-        """The row's context menu (built fresh each time: what is enabled follows the entry)."""
-        menu = QMenu(self)
-        menu.setToolTipsVisible(True)
-        items = (
-            ("Play", lambda: self.play_requested.emit(self.entry.path, self.loop.isChecked())),
-            ("Show in folder", lambda: self.reveal_requested.emit(self.entry.path)),
-            ("Copy path", lambda: QGuiApplication.clipboard().setText(self.entry.path)),
-            ("Continue from this loop", lambda: self.continue_requested.emit(self.entry.path)),
-            ("Use as clip", lambda: self.clip_requested.emit(self.entry.path)),
-        )
-        for text, slot in items:
-            action = QAction(text, menu)
-            action.triggered.connect(slot)
-            action.setEnabled(self.entry.exists)
-            menu.addAction(action)
-        menu.addSeparator()
-        menu.addMenu(self._nudge_menu(menu))
-        return menu
-
-    def _nudge_menu(self, parent: QMenu) -> QMenu:
-        nudge = QMenu(NUDGE_MENU, parent)
-        nudge.setToolTipsVisible(True)
-        blocked = nudge_blocked(self.entry)
-        tip = blocked or (
-            "Make this loop again with its bar line moved: same seed and settings, so the same music, "
-            "only the downbeat sits elsewhere"
-        )
-        nudge.menuAction().setToolTip(tip)
-        nudge.menuAction().setStatusTip(tip)
-        nudge.setEnabled(not blocked)
-        for text, beats in nudge_choices(self.entry):
-            action = QAction(text, nudge)
-            action.triggered.connect(lambda _=False, b=beats: self.nudge_requested.emit(self.entry.path, b))
-            nudge.addAction(action)
-        return nudge
+__all__ = ["NUDGE_MENU", "ROW_HEIGHT", "ResultRow", "ResultsView", "WaveWidget", "nudge_choices"]
 
 
 class ResultsView(QListWidget):
     """Newest first. Rows are keyed by file path (the same file is never listed twice)."""
 
-    play_requested = pyqtSignal(str, bool)
+    play_requested = pyqtSignal(str)
     stop_requested = pyqtSignal()
     reveal_requested = pyqtSignal(str)
     continue_requested = pyqtSignal(str)
     clip_requested = pyqtSignal(str)
     nudge_requested = pyqtSignal(str, float)
     selection_changed = pyqtSignal(str)
+    browsed = pyqtSignal(str)  # the user moved the selection (arrow keys, a click): for auto-play
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setSelectionMode(QListWidget.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setSpacing(0)
         self.rows: dict[str, ResultRow] = {}
         self._items: dict[str, QListWidgetItem] = {}
+        self._user_move = False  # the selection changes because of a key or a click
         self.currentItemChanged.connect(self._current_changed)
 
     def add_entry(self, entry: ResultEntry, top: bool = True) -> tuple[ResultRow, bool]:
@@ -310,10 +70,10 @@ class ResultsView(QListWidget):
             "nudge_requested",
         ):
             getattr(row, name).connect(getattr(self, name))
-        row.pressed.connect(self.select_path)
+        row.pressed.connect(self._pressed)
         item = QListWidgetItem()
         item.setData(Qt.ItemDataRole.UserRole, entry.path)
-        item.setSizeHint(QSize(100, ROW_HEIGHT + 6))
+        item.setSizeHint(QSize(self._row_width(), ROW_HEIGHT + 6))
         if top:
             self.insertItem(0, item)
         else:
@@ -322,6 +82,60 @@ class ResultsView(QListWidget):
         self.rows[entry.path] = row
         self._items[entry.path] = item
         return row, True
+
+    def _row_width(self) -> int:
+        return max(self.viewport().width(), 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        width = self._row_width()  # rows follow the list's width both ways: they shrink with it too
+        for item in self._items.values():
+            if item.sizeHint().width() != width:
+                item.setSizeHint(QSize(width, ROW_HEIGHT + 6))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        """Never narrower than a row needs (its buttons are never cut off)."""
+        row = next(iter(self.rows.values()), None)
+        width = row.minimumSizeHint().width() if row is not None else 0
+        base = super().minimumSizeHint()
+        return QSize(max(base.width(), width + self.verticalScrollBar().sizeHint().width() + 4), base.height())
+
+    def _pressed(self, path: str) -> None:
+        self._user_move = True
+        try:
+            self.select_path(path)
+        finally:
+            self._user_move = False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.selected_path():
+            self.play_requested.emit(self.selected_path())
+            return
+        if key == Qt.Key.Key_Menu or (key == Qt.Key.Key_F10 and mods & Qt.KeyboardModifier.ShiftModifier):
+            self.open_selected_menu()
+            return
+        self._user_move = True
+        try:
+            super().keyPressEvent(event)
+        finally:
+            self._user_move = False
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Keyboard:
+            self.open_selected_menu()
+        else:
+            super().contextMenuEvent(event)
+
+    def open_selected_menu(self) -> QMenu | None:
+        """The selected row's menu, opened under the row (the Menu key, Shift+F10); None without one."""
+        if self.currentItem() is None and self.count():
+            self.setCurrentRow(0)
+        row = self.rows.get(self.selected_path())
+        if row is None:
+            return None
+        self.scrollToItem(self.currentItem())
+        return row.open_menu()
 
     def paths(self) -> list[str]:
         return [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
@@ -342,6 +156,8 @@ class ResultsView(QListWidget):
                 if row is not None:
                     row.set_selected(on)
         self.selection_changed.emit(self.selected_path())
+        if self._user_move and current is not None:
+            self.browsed.emit(self.selected_path())
 
     def set_playing(self, path: str, playhead: float | None = None) -> None:
         for p, row in self.rows.items():

@@ -2,6 +2,9 @@
 
 Widgets opt into styles with object names (`primary`, `card`, `dropzone`, `banner`) and the `role`
 property (`section`, `muted`, `value`); nothing else in the panel hard-codes colours except waveforms.
+
+Every widget that takes keyboard focus shows it (FOCUS: a light blue border or text, distinct from the
+orange of a checked button), and disabled controls are dimmed, fields and labels included.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ OK = "#3ddc84"
 WARN = "#ffcc4d"
 DANGER = "#ff6161"
 WAVE = "#ffb56b"
+FOCUS = "#7db4ff"  # the keyboard focus: never the accent (checked buttons are orange already)
+DISABLED_TEXT = "#5d616b"
 
 STYLESHEET = f"""
 QWidget {{ color: {TEXT}; }}
@@ -70,7 +75,13 @@ QComboBox {{ padding-right: 18px; }}
 QComboBox::drop-down {{ subcontrol-origin: padding; subcontrol-position: top right; width: 18px; border: none; }}
 QComboBox::down-arrow {{ image: url({{down}}); width: 8px; height: 5px; }}
 QComboBox::down-arrow:disabled {{ image: url({{down_off}}); }}
-QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{ border-color: {ACCENT}; }}
+QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{ border-color: {FOCUS}; }}
+QLineEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {{
+    color: {DISABLED_TEXT}; background: #15161b; border-color: #24262d;
+}}
+QLabel:disabled, QLabel[role="muted"]:disabled, QCheckBox:disabled, QRadioButton:disabled {{ color: #4e525c; }}
+QRadioButton::indicator:disabled, QCheckBox::indicator:disabled {{ border-color: #33363e; background: #15161b; }}
+QRadioButton::indicator:checked:disabled, QCheckBox::indicator:checked:disabled {{ background: #5a4630; border-color: #5a4630; }}
 QComboBox QAbstractItemView {{ background: {BASE}; border: 1px solid {BORDER}; selection-background-color: {ACCENT}; }}
 QPushButton, QToolButton {{
     background: #2a2d35; border: 1px solid {BORDER}; border-radius: 6px; padding: 5px 12px;
@@ -79,16 +90,21 @@ QPushButton:hover, QToolButton:hover {{ background: #343842; }}
 QPushButton:pressed, QToolButton:pressed {{ background: #23262d; }}
 QPushButton:checked, QToolButton:checked {{ background: #3a3024; border-color: {ACCENT}; color: {ACCENT}; }}
 QPushButton:checked:disabled, QToolButton:checked:disabled {{ background: #202229; border-color: {BORDER}; color: #5d616b; }}
-QPushButton:disabled, QToolButton:disabled {{ color: #5d616b; background: #202229; }}
+QPushButton:disabled, QToolButton:disabled {{ color: {DISABLED_TEXT}; background: #1b1c22; border-color: #25272e; }}
+QPushButton:focus, QToolButton:focus {{ border: 1px solid {FOCUS}; }}
 QPushButton#primary {{
     background: {ACCENT}; color: #1a1209; border: none; font-weight: 700; padding: 7px 18px;
 }}
 QPushButton#primary:hover {{ background: {ACCENT_HOVER}; }}
 QPushButton#primary:pressed {{ background: {ACCENT_DOWN}; }}
 QPushButton#primary:disabled {{ background: #4a3a2a; color: #8a7a66; }}
+QPushButton#primary {{ border: 2px solid {ACCENT}; padding: 5px 16px; }}
+QPushButton#primary:focus {{ border: 2px solid {FOCUS}; }}
+QPushButton#primary:disabled {{ border-color: #4a3a2a; }}
 QPushButton#danger:enabled {{ color: {DANGER}; }}
 QToolButton#disclosure {{ background: transparent; border: none; color: {MUTED}; padding: 2px 0; }}
 QToolButton#disclosure:hover {{ color: {TEXT}; }}
+QToolButton#disclosure:focus {{ color: {FOCUS}; border: none; }}
 QFrame#dropzone {{ background: {BASE}; border: 1px dashed #4a4e59; border-radius: 8px; }}
 QFrame#dropzone[hover="true"] {{ border: 1px solid {ACCENT}; background: #1d1812; }}
 QFrame#banner {{ background: #3a1f22; border: 1px solid #6b2d33; border-radius: 8px; }}
@@ -98,7 +114,8 @@ QProgressBar {{
     text-align: right; color: {MUTED}; font-size: 8pt;
 }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
-QListWidget {{ background: transparent; border: none; outline: none; }}
+QListWidget {{ background: transparent; border: 1px solid transparent; border-radius: 9px; outline: none; }}
+QListWidget:focus {{ border-color: {FOCUS}; }}
 QListWidget::item {{ border: none; margin: 0 0 6px 0; }}
 QListWidget::item:selected {{ background: transparent; }}
 QFrame#resultRow {{ background: {BASE}; border: 1px solid {BORDER}; border-radius: 8px; }}
@@ -108,10 +125,13 @@ QSlider::groove:horizontal {{ height: 4px; background: {BORDER}; border-radius: 
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::sub-page:horizontal:disabled {{ background: #3a3e48; }}
 QSlider::handle:horizontal {{ background: {TEXT}; width: 12px; margin: -5px 0; border-radius: 6px; }}
+QSlider::handle:horizontal:focus {{ background: {FOCUS}; }}
 QRadioButton::indicator:checked, QCheckBox::indicator:checked {{ background: {ACCENT}; border: 1px solid {ACCENT}; }}
 QRadioButton::indicator, QCheckBox::indicator {{ width: 12px; height: 12px; border: 1px solid #555a66; background: {BASE}; }}
 QRadioButton::indicator {{ border-radius: 7px; }}
 QCheckBox::indicator {{ border-radius: 3px; }}
+QRadioButton:focus, QCheckBox:focus {{ color: {FOCUS}; }}
+QRadioButton::indicator:focus, QCheckBox::indicator:focus {{ border: 1px solid {FOCUS}; }}
 QScrollBar:vertical {{ background: transparent; width: 8px; }}
 QScrollBar::handle:vertical {{ background: #3a3e48; border-radius: 4px; min-height: 24px; }}
 QScrollBar::add-line, QScrollBar::sub-line {{ height: 0; }}

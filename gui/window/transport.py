@@ -117,13 +117,14 @@ class TransportController(QObject):
         self.player.stop()
         self.banner.show_message(f"Preview stopped: {reason}")
 
-    def play_file(self, path: str, loop: bool | None = None) -> None:
+    def play_file(self, path: str, loop: bool | None = None, start: float = 0.0) -> None:
+        """Play a result from `start` seconds; `loop` None: as the PREVIEW bar's Loop says."""
         if not self.player.available:
             self.banner.show_message(f"Preview unavailable: {self.player.unavailable_reason}.", "info")
             return
         loop = self.preview.loop.isChecked() if loop is None else loop
         try:
-            self.player.play_file(path, loop=loop)
+            self.player.play_file(path, loop=loop, start=start)
         except PreviewUnavailable as e:
             self._preview_failed(str(e))
         except Exception as e:  # soundfile raises RuntimeError/LibsndfileError for unreadable files

@@ -197,7 +197,7 @@ def test_an_error_from_the_daemon_is_shown_as_readable_text(qtbot, panel, tmp_pa
     assert message.startswith("“follow my riff” failed: The clip could not be used.")
     assert "Melody clip:" in message and str(clip) in message and "bad_path" not in message
     row = window.jobs_view.row(rid)
-    assert row.status.text() == "Failed" and "The clip could not be used" in row.detail.text()
+    assert row.status.text() == "Failed" and "The clip could not be used" in row.error.text()
     qtbot.mouseClick(row.cancel, Qt.MouseButton.LeftButton)  # Dismiss
     assert window.jobs_view.row(rid) is None
     window.form.clip.set_clip("")

@@ -77,9 +77,14 @@ def test_a_dragged_audio_file_drops_onto_the_clip_zone(qtbot, tmp_path):
             return QDragEnterEvent(QPoint(5, 5), *args, Qt.KeyboardModifier.NoModifier)
         return QDropEvent(QPointF(5, 5), *args, Qt.KeyboardModifier.NoModifier)
 
-    refused = event(QDragEnterEvent, notes)
-    zone.dragEnterEvent(refused)
-    assert not refused.isAccepted()
+    entering = event(QDragEnterEvent, notes)  # let in while dragged, so that the drop can say why not
+    zone.dragEnterEvent(entering)
+    assert entering.isAccepted()
+    with qtbot.waitSignal(zone.refused) as refusal:
+        dropped = event(QDropEvent, notes)
+        zone.dropEvent(dropped)
+    assert not dropped.isAccepted() and zone.path == ""
+    assert "notes.txt is not an audio file the daemon can read" in refusal.args[0]
     accepted = event(QDragEnterEvent, clip)
     zone.dragEnterEvent(accepted)
     assert accepted.isAccepted()
