@@ -29,7 +29,7 @@ def onehot(bins: list[int]) -> torch.Tensor:
 
 
 def test_melody_changes_first_step_logits(debug_engine):
-    """Regression for transformers 4.57-5.x silently dropping melody conditioning (issue 45647)."""
+    """Melody reaches transformers' forward (the generate()-path regression: test_melody_regression.py)."""
     a = first_step_logits(debug_engine, onehot([9] * 40))  # A
     b = first_step_logits(debug_engine, onehot([0, 4, 7] * 13))  # C E G
     none = first_step_logits(debug_engine, None)
