@@ -902,6 +902,7 @@ function cancel() {
         return;
     }
     for (var i = 0; i < ids.length; i++) {
+        acknowledge(ids[i]); // a generate still unanswered is not sent again once cancelled
         var msg = composeRequest("cancel", newRequestId(), ["job", ids[i], "reply_port", settings.replyPort]);
         sendReliable(msg, "cancel", cancelGaveUp);
     }

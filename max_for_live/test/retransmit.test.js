@@ -110,6 +110,13 @@ test("a dropped cancel is sent again with its id; an unanswered one says so", ()
   lost.d.advance(10000);
   assert.match(lost.d.status(), /^Cancel got no answer: No answer from the daemon/);
   assert.ok(sentOf(lost.seen, "cancel").length <= 10);
+  // A cancelled generate that was never answered is not sent again.
+  const unsent = setup({ drop: { generate: 1000 } });
+  unsent.d.send("generate");
+  unsent.d.advance(800);
+  unsent.d.send("cancel");
+  unsent.d.advance(10000);
+  assert.equal(sentOf(unsent.seen, "generate").length, 2);
 });
 
 test("dragging a port box moves the socket and says hello once it settles, not per value", () => {
