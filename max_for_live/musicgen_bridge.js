@@ -1221,22 +1221,23 @@ function describeAnswer(result) {
     return "Live answered " + (isList(result) ? Array.prototype.join.call(result, " ") : String(result));
 }
 
-/* Create one clip from path with `create` (a function making the call), and find it: the id Live
- * answered, else `find()` (the slot's clip, a new arrangement clip). Returns {clip} or {why}. */
+/* Create one clip from path with `create` (a function making the call), and find it: the object the
+ * id Live answered names, else what `find()` sees where the clip must be (the slot's clip, the track's
+ * new arrangement clip: in case a Live answers a successful call without an id). Either way it must be
+ * a clip playing our file. Returns {clip} or {why}. */
 function createClip(label, path, create, find) {
     var result = create();
     forgetLiveApis(true); // a slot's clip path now names the new clip
     var answer = readCreateResult(result);
-    var clip = null;
-    if (answer.id) {
-        clip = liveApi("id " + answer.id);
-    } else if (!answer.refused) {
-        clip = find();
+    var named = answer.id ? liveApi("id " + answer.id) : null;
+    if (isOurClip(named, path)) {
+        return { clip: named };
     }
-    if (isOurClip(clip, path)) {
-        return { clip: clip };
+    var found = find();
+    if (isOurClip(found, path)) {
+        return { clip: found };
     }
-    if (clip) {
+    if (named || found) {
         return { why: "Live answered with an object that is not a clip of " + path };
     }
     return { why: notCreatedReason(label, path, describeAnswer(result)), refused: true };

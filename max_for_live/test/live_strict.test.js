@@ -74,6 +74,24 @@ test("an id that is not a clip of our file is not taken for the new clip", () =>
   }
 });
 
+test("a Live that answers a successful create without an id: the clip where it must be is checked and taken", () => {
+  for (const destination of [0, 1]) {
+    for (const answer of [undefined, 0]) {
+      const { live, audio, d, run } = setup();
+      const real = live.call.bind(live);
+      live.call = (obj, fn, args) => {
+        const result = real(obj, fn, args);
+        return fn === "create_audio_clip" && Array.isArray(result) ? answer : result;
+      };
+      const { paths } = run(1, { destination });
+      const clip = destination ? live.arrangementClips(audio)[0] : live.clipIn(audio, 0);
+      assert.equal(clip.props.file_path, paths[0]);
+      assert.equal(clip.props.name, "dub techno chords");
+      assert.match(d.status(), /^Done: the loop in/);
+    }
+  }
+});
+
 // ---------------------------------------------------------------- 3. arrangement never overwrites
 
 test("Arrangement: clips at the insert marker are never replaced; the loop goes to the next free place", () => {
