@@ -114,7 +114,7 @@ def serve(
     journal: Journal | None = None
     try:
         journal = Journal.open(out)
-        sock = bind_socket(options.host, options.port)
+        sock = bind_socket(options.host, options.port, options.recv_buffer)
     except BaseException:
         if journal is not None:
             journal.close()

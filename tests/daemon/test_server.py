@@ -73,11 +73,11 @@ def test_replies_go_to_the_declared_port_not_the_source(fake_server, client_of):
     assert welcome.args == ("hello-max", protocol.PROTOCOL_VERSION, "0.1.0", "fake")
     c.send("ping", "p1", reply=False)  # no reply_port: the hello's port, found by the sending socket
     c.wait_for("p1", {"pong"})
-    # like `oscsend`: every message from a fresh socket; the newest hello from this IP still applies
-    other = OscTestClient(c.server)
+    # another app on the same IP that never said hello is answered at its own socket, not at c's port
+    other = OscTestClient(c.server, shared_socket=True)
     other.send_raw(build("/musicgen/ping", "p2"))
-    c.wait_for("p2", {"pong"})
-    assert not other.replies
+    other.wait_for("p2", {"pong"})
+    assert not c.of("p2")
     other.close()
     # a reply_port key wins over the hello
     third = client_of(server)
