@@ -173,6 +173,10 @@ def _check_value(spec: Field, value: Any) -> Any:
             raise ProtocolError(
                 "bad_argument", f"must be one of {', '.join(map(str, spec.choices))}", field=name
             )
+        if spec.pattern is not None and not re.fullmatch(spec.pattern, value, re.ASCII):
+            raise ProtocolError(  # ASCII: int() would read '٤' as 4, and \d matches any script's digits
+                "bad_argument", f"must be written like {spec.default} in ASCII, got {short_repr(value)}", field=name
+            )
         return check_path(name, value) if spec.kind == "path" else value
     if spec.kind == "bool":
         if isinstance(value, bool):

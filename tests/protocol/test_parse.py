@@ -77,6 +77,8 @@ def test_int_request_ids_from_max_are_accepted():
             ["r1", "bpm", 120, "bars", 4, "time_signature", "5/3", "prompt", "x"],
             ("bad_argument", "time_signature"),
         ),
+        (GEN, ["r1", "bpm", 120, "bars", 4, "time_signature", "٤/٤"], ("bad_argument", "time_signature")),
+        (GEN, ["r1", "bpm", 120, "bars", 4, "time_signature", "４/４"], ("bad_argument", "time_signature")),
         (GEN, ["r1", "bpm", 120, "bars", 4, "sample_rate", 12345], ("out_of_range", "sample_rate")),
         (GEN, ["r1", "bpm", 120, "bars", 4, "bit_depth", "32"], ("bad_argument", "bit_depth")),
         (GEN, ["r1", "bpm", 120, "bars", 4, "keep_prompt", 2], ("bad_argument", "keep_prompt")),
