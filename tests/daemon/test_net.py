@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
 from osc_client import FakeRenderer, build
+from pythonosc.osc_message import OscMessage
 
 from bridge.cli import main
 from bridge.daemon.journal import Journal
-from bridge.daemon.net import ServerError, ServerOptions, _is_loopback_host, bind_socket
+from bridge.daemon.net import ServerError, ServerOptions, _is_loopback_host, bind_socket, recv_buffer_size
 from bridge.daemon.server import Server
 
 
@@ -56,3 +58,29 @@ def test_a_port_in_use_is_a_server_error_with_a_hint():
         ServerOptions(port=70000)
     with pytest.raises(ServerError, match="is not an IP address or network"):
         ServerOptions(allow=("not-an-address",))
+
+
+def test_the_receive_buffer_obtained_is_logged_and_reported(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="bridge.daemon.net")
+    huge = 1 << 30  # more than any stock kernel grants
+    sock = bind_socket("127.0.0.1", 0, huge)
+    got = recv_buffer_size(sock)
+    sock.close()
+    if got >= huge:
+        pytest.skip(f"this kernel granted a {got}-byte receive buffer")
+    warning = [r for r in caplog.records if r.levelno == logging.WARNING and "receive buffer" in r.getMessage()]
+    assert warning and f"{got} bytes (asked for {huge})" in warning[0].getMessage()
+    caplog.clear()
+    journal = Journal.open(tmp_path)
+    server = Server(FakeRenderer(), tmp_path, journal, ServerOptions(port=0, recv_buffer=4096))
+    sent = []
+    server.outbox.send = lambda dgram, to, charged=True: sent.append(dgram)
+    server.handle_datagram(build("/musicgen/status", "s", "reply_port", 9), ("127.0.0.1", 5000))
+    fields = OscMessage(sent[0]).params
+    small = dict(zip(fields[1::2], fields[2::2], strict=True))["recv_buffer"]
+    assert 0 < small < got and small == server.recv_buffer  # Linux reports 2 x 4096
+    assert any("asked for 4096" in r.getMessage() for r in caplog.records)
+    server.close(0)
+    journal.close()
+    with pytest.raises(ServerError, match="receive buffer"):
+        ServerOptions(recv_buffer=10)
