@@ -197,6 +197,47 @@ def test_skip_frames_helper(engine, codes, full, steps):
     assert snr_db(full[..., prompt_frames * HOP :], out) >= MIN_SNR_DB
 
 
+# ------------------------------------------------------------------------------------------ stereo
+
+
+@pytest.fixture(scope="module")
+def stereo_engine():
+    return load_engine("debug-stereo")
+
+
+def test_stereo_take_streams_like_one_full_decode(stereo_engine):
+    """A stereo continuation streamed while the decode loop generates it: chunks are (takes, 2, n), the
+    prompt is context only, and each channel matches one full decode of the take."""
+    engine, p, n = stereo_engine, 30, 80
+    prompt = torch.randint(0, CODEBOOK_SIZE, (8, p), generator=torch.Generator().manual_seed(4))
+    chunks: list[Chunk] = []
+    stream = engine.streaming_decoder(on_chunk=chunks.append, skip_frames=p)
+    stream.push(prompt.expand(BATCH, -1, -1))
+    codes = engine.generate(
+        "x", n_frames=n, batch=BATCH, prompt_codes=prompt, seed=3, on_frames=lambda _i, c: stream.push(c)
+    )
+    stream.flush()
+    assert len(chunks) > 2 and all(c.audio.shape[:2] == (BATCH, 2) for c in chunks)
+    starts = [c.start_sample for c in chunks]
+    assert starts == [0] + [c.end_sample for c in chunks[:-1]]  # tiled from the first new frame on
+    out = np.concatenate([c.audio for c in chunks], axis=-1)
+    full = engine.decode_codes(codes)[..., p * HOP :]
+    assert out.shape == full.shape == (BATCH, 2, n * HOP)
+    for channel in range(2):
+        assert snr_db(full[:, channel], out[:, channel]) >= MIN_SNR_DB
+    assert not torch.equal(codes[:, 0::2], codes[:, 1::2])  # two channels generated, not one copied
+    assert np.abs(full[:, 0] - full[:, 1]).max() > 1e-3
+
+
+def test_stereo_stream_decode_helper(stereo_engine):
+    frames = 80
+    codes = torch.randint(0, CODEBOOK_SIZE, (BATCH, 8, frames), generator=torch.Generator().manual_seed(6))
+    full = stereo_engine.decode_codes(codes)
+    out = stream_decode(stereo_engine.model.audio_encoder, codes, steps=UNEVEN_BURSTS, channels=2)
+    assert out.shape == full.shape == (BATCH, 2, frames * HOP)
+    assert min(snr_db(full[:, c], out[:, c]) for c in range(2)) >= MIN_SNR_DB
+
+
 # ------------------------------------------------------------------------------------ seams, flush
 
 
