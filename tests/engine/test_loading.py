@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, processors
 from transformers import EncodecModel, T5Config
 
 from bridge.engine.archs import ARCHS, TextEncoderArch
@@ -134,3 +136,28 @@ def test_same_seed_same_audio_in_two_processes(tmp_path):
     (name_a, a, rate_a), (name_b, b, rate_b) = takes
     assert name_a == name_b and rate_a == rate_b == 32000 and a.shape == b.shape and np.abs(a).max() > 0
     assert np.array_equal(a, b)
+
+
+def t5_style_tokenizer_files(folder: Path) -> None:
+    """What the releases ship for their T5 tokenizer: tokenizer.json (a Unigram model) plus a
+    tokenizer_config.json naming T5Tokenizer; no spiece.model."""
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + [
+        (c, -1.0) for c in "▁abcdefghijklmnopqrstuvwxyz"
+    ]
+    tok = Tokenizer(models.Unigram(pieces, unk_id=2))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    tok.save(str(folder / "tokenizer.json"))
+    special = {"pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>"}
+    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "T5Tokenizer", **special}))
+    (folder / "special_tokens_map.json").write_text(json.dumps(special))
+
+
+def test_a_checkpoint_loads_without_sentencepiece(tmp_path, monkeypatch):
+    """sentencepiece is not a dependency: a checkpoint's T5 tokenizer loads from tokenizer.json."""
+    build_random_model(ARCHS["debug"], seed=0).save_pretrained(tmp_path)
+    t5_style_tokenizer_files(tmp_path)
+    monkeypatch.setitem(sys.modules, "sentencepiece", None)  # any `import sentencepiece` now fails
+    engine = load_engine(str(tmp_path), device="cpu")
+    ids = engine.text_inputs("deep house", 1)["input_ids"][0].tolist()
+    assert ids[-1] == 1 and 2 not in ids  # every letter known, </s> last
