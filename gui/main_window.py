@@ -38,6 +38,7 @@ from gui.window.connection import ConnectionController, DaemonOptions, default_o
 from gui.window.drops import DropController
 from gui.window.history import HistoryController
 from gui.window.jobs import JobsController, PanelJob
+from gui.window.library import LibraryController
 from gui.window.overlay import pin_to_top
 from gui.window.results import ResultsController
 from gui.window.transport import TransportController
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
             self, settings, client, self.results_part.view, self.banner, self.jobs_part.prompt_of, player
         )
         self.compose = ComposeController(self, client, self.banner, self.jobs_part, self.results_part)
+        self.library = LibraryController(self, settings, self.results_part, self.compose.form, self.banner)
         self.browse = BrowseController(self, self.results_part, self.transport)
         self.drops = DropController(self, self.compose.form.clip)
         self._spawn_pending = spawn_daemon  # until the panel knows whether it starts a daemon
@@ -139,8 +141,13 @@ class MainWindow(QMainWindow):
         folder_row.addWidget(self.open_folder_button)
         rl.addLayout(folder_row)
         rl.addWidget(self.browse.wave)
+        rl.addWidget(self.library.bar)
         rl.addWidget(self.results, 1)
-        rl.addWidget(self.history.load_button)
+        below = QHBoxLayout()
+        below.addWidget(self.library.actions)
+        below.addStretch(1)
+        below.addWidget(self.history.load_button)
+        rl.addLayout(below)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.compose.card)
@@ -221,6 +228,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1120, 720)
         self.form.restore(s)
+        self.compose.output_format.restore(s)
+        self.compose.clock_follow.restore(s)
         self.transport.restore(s)
         self.browse.restore(s)
 
@@ -228,6 +237,8 @@ class MainWindow(QMainWindow):
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         self.form.save(s)
+        self.compose.output_format.save(s)
+        self.compose.clock_follow.save(s)
         self.transport.save(s)
         self.browse.save(s)
         self.connection.save(s)
@@ -313,6 +324,7 @@ class MainWindow(QMainWindow):
         self.connection.closing = True  # the daemon's exit is no news now
         self.save_settings()
         self.transport.close()
+        self.compose.clock_follow.stop()
         self.client.close()
         self.connection.close()
         super().closeEvent(event)

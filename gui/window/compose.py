@@ -15,10 +15,12 @@ from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from bridge.protocol import ProtocolError
+from gui.clock_follow import ClockFollow
 from gui.form import GenerateForm, build_params
 from gui.messages import NOT_CONNECTED, friendly_error
 from gui.midi_learn import MidiLearnButton
 from gui.osc_client import OscClient
+from gui.output_format import OutputFormat
 from gui.results import nudge_blocked, nudged_request
 from gui.waveform import Thumbnail
 from gui.window.banner import Banner
@@ -43,6 +45,8 @@ class ComposeController(QObject):
         super().__init__(window)
         self.client, self.banner, self.jobs, self.results = client, banner, jobs, results
         self.form = GenerateForm()
+        self.output_format = OutputFormat()  # the file's format, sent with every new request
+        self.clock_follow = ClockFollow(self.form.bpm)  # the host's tempo, while its MIDI clock runs
         self.generate_button = QPushButton("Generate")
         self.generate_button.setObjectName("primary")
         self.generate_button.setToolTip("Generate one loop (Ctrl+Enter)")
@@ -84,6 +88,8 @@ class ComposeController(QObject):
         ll = QVBoxLayout(left_inner)
         ll.setContentsMargins(16, 14, 16, 14)
         ll.addWidget(self.form)
+        ll.addWidget(self.clock_follow)
+        ll.addWidget(self.output_format)
         ll.addStretch(1)
         ll.addLayout(actions)
         midi_row = QHBoxLayout()
@@ -131,6 +137,7 @@ class ComposeController(QObject):
         variations = v.variations if kind == "variations" else 1
         seed = self.form.next_seed()
         params = build_params(v, seed=seed, variations=variations, continue_from=continue_from)
+        params.update(self.output_format.params())
         rid = self._send(params, kind)
         if rid:
             self.form.remember_prompt(v.prompt)

@@ -1,5 +1,5 @@
 """The daemon's history in the RESULTS list, page by page: the newest page when the panel connects, older
-ones when the list is scrolled to its end or "Load older loops" is pressed.
+ones when the list is scrolled to its end or "Load older" is pressed.
 
     history limit 50 offset 0   -> 50 jobs (or fewer: the daemon keeps each answer within a byte budget)
     history limit 50 offset 50  -> ...
@@ -19,7 +19,7 @@ from gui.results import entries_from_history
 from gui.window.results import ResultsController
 
 PAGE_SIZE = 50  # jobs asked for per history request (the protocol allows up to 100)
-LOAD_TEXT = "Load older loops"
+LOAD_TEXT = "Load older"
 
 
 class HistoryController(QObject):
@@ -85,9 +85,15 @@ class HistoryController(QObject):
     def _show(self, failed: bool = False) -> None:
         b = self.load_button
         if self.exhausted:
-            b.setText("All loops are listed")
+            b.setText("All listed")
+            b.setToolTip("Every loop of the daemon's history is in the list")
         elif self._rid:
-            b.setText("Loading older loops…")
+            b.setText("Loading…")
         else:
-            b.setText(LOAD_TEXT + (" (the daemon did not answer: try again)" if failed else ""))
+            b.setText(LOAD_TEXT)
+            b.setToolTip(
+                "The daemon did not answer: press to ask again"
+                if failed
+                else "List older loops from the daemon's history"
+            )
         b.setEnabled(not self.exhausted and not self._rid and self.client.connected)
