@@ -20,7 +20,6 @@ from gui.messages import FIELD_LABELS
 
 GENERATE = protocol.REQUESTS["generate"]
 SPIN_MIN_WIDTH = 64  # px: number boxes otherwise size themselves for their largest value
-SPIN_MAX_WIDTH = 104  # px: ... which for a 3600.00 s region would widen the whole form
 
 
 def spec(name: str) -> protocol.Field:
@@ -109,7 +108,6 @@ def double_box(name: str, decimals: int, step: float) -> RangeDoubleBox:
     box.setToolTip(tooltip(name))
     box.setKeyboardTracking(False)
     box.setMinimumWidth(SPIN_MIN_WIDTH)
-    box.setMaximumWidth(SPIN_MAX_WIDTH)
     return box
 
 
@@ -122,5 +120,4 @@ def int_box(name: str) -> RangeIntBox:
         box.setValue(int(field.default))
     box.setToolTip(tooltip(name))
     box.setMinimumWidth(SPIN_MIN_WIDTH)
-    box.setMaximumWidth(SPIN_MAX_WIDTH)
     return box

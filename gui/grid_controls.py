@@ -49,7 +49,6 @@ class GridControls:
         self.shift = double_box("grid_shift", SHIFT_DECIMALS, 0.5)
         self.shift.setSuffix(" beats")
         self.shift.setMinimumWidth(SHIFT_SPIN_MIN_WIDTH)
-        self.shift.setMaximumWidth(16777215)  # the nudge row has room to spare
         self.shift.setToolTip(
             "Moves the bar line when the downbeat was found in the wrong place: +1 starts the loop one beat "
             "later in the take. With a locked seed the same loop comes back with only its bar line moved"

@@ -169,6 +169,7 @@ class JobsScroll(QScrollArea):
     def __init__(self, view: JobsView, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWidget(view)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own: its Cancel buttons are
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

@@ -12,7 +12,7 @@ file's line, so it stays readable.
 
 from __future__ import annotations
 
-from PyQt6.QtCore import QSize, Qt, pyqtSignal
+from PyQt6.QtCore import QSize, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QContextMenuEvent, QKeyEvent, QResizeEvent
 from PyQt6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QWidget
 
@@ -86,12 +86,25 @@ class ResultsView(QListWidget):
     def _row_width(self) -> int:
         return max(self.viewport().width(), 1)
 
+    def updateGeometries(self) -> None:  # noqa: N802 (Qt naming)
+        super().updateGeometries()  # the list resized, or its scroll bar came or went
+        self._fit_rows()
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        width = self._row_width()  # rows follow the list's width both ways: they shrink with it too
+        self._fit_rows()
+
+    def _fit_rows(self) -> None:
+        if "_items" not in self.__dict__:  # Qt lays the list out once while it is being built
+            return
+        width = self._row_width()  # rows follow the viewport's width both ways: they shrink with it too
+        changed = False
         for item in self._items.values():
             if item.sizeHint().width() != width:
                 item.setSizeHint(QSize(width, ROW_HEIGHT + 6))
+                changed = True
+        if changed or any(row.width() != width for row in self.rows.values()):
+            QTimer.singleShot(0, self.updateEditorGeometries)  # the row widgets follow their items
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
         """Never narrower than a row needs (its buttons are never cut off)."""

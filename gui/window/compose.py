@@ -1,18 +1,23 @@
 """The left card: the generate form and its actions, and what pressing one of them sends.
 
-    [Generate] [Variations] [Continue] [Cancel]                              [MIDI learn]
+    (the form, in a scroll area: it never gets cut off, it scrolls)
+    [Generate              ] [Variations]
+    [Continue selected] [Cancel] [MIDI learn]
 
-`submit` turns the form into a generate request (checked against the protocol table before it is
-sent) and hands the sent job to the jobs list; `sent` then asks the window to save its settings. `nudge`
-sends a result's own request again with its bar line moved (a result row's "Nudge bar line…").
+The action rows sit below the scroll area, so they are always in view. Continue continues the selected
+result, or the clip when no result is selected; its text says which. `submit` turns the form into a
+generate request (checked against the protocol table before it is sent; never with a clip known to be
+unreadable) and hands the sent job to the jobs list; `sent` then asks the window to save its settings.
+`nudge` sends a result's own request again with its bar line moved (a result row's "Nudge bar line…").
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from PyQt6.QtCore import QObject, Qt, pyqtSignal
-from PyQt6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PyQt6.QtCore import QObject, QSize, Qt, pyqtSignal
+from PyQt6.QtWidgets import QFrame, QGridLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from bridge.protocol import ProtocolError
 from gui.clock_follow import ClockFollow
@@ -26,6 +31,21 @@ from gui.waveform import Thumbnail
 from gui.window.banner import Banner
 from gui.window.jobs import JobsController
 from gui.window.results import ResultsController
+
+FORM_MIN_HEIGHT = 120  # px: the form scrolls inside at least this much
+
+
+class FormScroll(QScrollArea):
+    """A vertical scroll area as wide as its form wants (its size hint, so no box is squeezed below the
+    text it shows): the splitter cannot make the form narrower; a horizontal bar appears only if the window
+    itself is narrower than that."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
+        inner = self.widget()
+        width = inner.sizeHint().width() if inner is not None else 0
+        return QSize(
+            width + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth(), FORM_MIN_HEIGHT
+        )
 
 
 class ComposeController(QObject):
@@ -54,7 +74,7 @@ class ComposeController(QObject):
         self.variations_button.setToolTip("Generate several takes in one pass (Ctrl+Shift+Enter)")
         self.continue_button = QPushButton("Continue")
         self.continue_button.setToolTip(
-            "Continue the clip, or the selected result when there is no clip (Ctrl+Alt+Enter)"
+            "Continue the selected result, or the clip when no result is selected (Ctrl+Alt+Enter)"
         )
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Cancel all of this panel's jobs (Esc)")
@@ -75,40 +95,44 @@ class ComposeController(QObject):
         results.loader.loaded.connect(self._on_thumbnail)
         results.loader.failed.connect(self._on_thumbnail_failed)
         self.form.clip.clip_changed.connect(self._on_clip_changed)
+        self.form.clip.refused.connect(lambda why: self.banner.show_message(why, "info"))
         jobs.changed.connect(self.update_actions)
 
     def _build_card(self) -> QFrame:
-        actions = QHBoxLayout()
+        actions = QGridLayout()
+        actions.setContentsMargins(16, 8, 16, 14)
         actions.setSpacing(6)
-        actions.addWidget(self.generate_button, 2)
-        actions.addWidget(self.variations_button, 1)
-        actions.addWidget(self.continue_button, 1)
-        actions.addWidget(self.cancel_button, 1)
+        actions.addWidget(self.generate_button, 0, 0, 1, 2)
+        actions.addWidget(self.variations_button, 0, 2)
+        actions.addWidget(self.continue_button, 1, 0)
+        actions.addWidget(self.cancel_button, 1, 1)
+        actions.addWidget(self.midi_learn, 1, 2)
+        for col in range(3):
+            actions.setColumnStretch(col, 1)
         left_inner = QWidget()
         ll = QVBoxLayout(left_inner)
-        ll.setContentsMargins(16, 14, 16, 14)
+        ll.setContentsMargins(16, 14, 16, 6)
         ll.addWidget(self.form)
         ll.addWidget(self.clock_follow)
         ll.addWidget(self.output_format)
         ll.addStretch(1)
-        ll.addLayout(actions)
-        midi_row = QHBoxLayout()
-        midi_row.addStretch(1)
-        midi_row.addWidget(self.midi_learn)
-        ll.addLayout(midi_row)
         left = QFrame()
         left.setObjectName("card")
         lcl = QVBoxLayout(left)
         lcl.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
+        lcl.setSpacing(0)
+        scroll = FormScroll()
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no Tab stop of its own: focus moves inside it
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setStyleSheet(
             "QScrollArea { background: transparent; } QScrollArea > QWidget > QWidget { background: transparent; }"
         )
         scroll.setWidget(left_inner)
-        lcl.addWidget(scroll)
+        self.scroll = scroll
+        lcl.addWidget(scroll, 1)
+        lcl.addLayout(actions)
         return left
 
     def update_actions(self) -> None:
@@ -117,8 +141,19 @@ class ComposeController(QObject):
         for button in (self.generate_button, self.variations_button, self.continue_button):
             button.setEnabled(connected)
             button.setStatusTip(tip)
-        can_continue = bool(self.form.clip.path or self.results.view.selected_path())
-        self.continue_button.setEnabled(connected and can_continue)
+        target, what = self.continue_target()
+        self.continue_button.setText(
+            {"result": "Continue selected", "clip": "Continue clip"}.get(what, "Continue")
+        )
+        self.continue_button.setToolTip(
+            (
+                f"Continue {os.path.basename(target)} ({'the selected result' if what == 'result' else 'the clip'})"
+                if target
+                else "Select a result, or load a clip, to continue it"
+            )
+            + " (Ctrl+Alt+Enter)"
+        )
+        self.continue_button.setEnabled(connected and bool(target))
         self.cancel_button.setEnabled(bool(self.jobs.active_ids()))
 
     def submit(self, kind: str = "generate", continue_from: str | None = None) -> str:
@@ -127,13 +162,23 @@ class ComposeController(QObject):
             self.banner.show_message(friendly_error(NOT_CONNECTED))
             return ""
         v = self.form.values()
+        clip = self.form.clip
         if kind == "continue" and not continue_from:
-            continue_from = v.clip_path or self.results.view.selected_path()
+            continue_from = self.continue_target()[0]
             if not continue_from:
                 self.banner.show_message(
                     "Continue needs a clip (drop one on the panel) or a selected result.", "info"
                 )
                 return ""
+        uses_clip = bool(v.clip_path) and (
+            not continue_from or continue_from == v.clip_path or v.clip_mode == "both"
+        )
+        if uses_clip and clip.unreadable:
+            self.banner.show_message(
+                f"Not sent: the clip {os.path.basename(clip.path)} cannot be read. {clip.unreadable} "
+                "Clear it, or choose another clip."
+            )
+            return ""
         variations = v.variations if kind == "variations" else 1
         seed = self.form.next_seed()
         params = build_params(v, seed=seed, variations=variations, continue_from=continue_from)
@@ -142,6 +187,16 @@ class ComposeController(QObject):
         if rid:
             self.form.remember_prompt(v.prompt)
         return rid
+
+    def continue_target(self) -> tuple[str, str]:
+        """What Continue continues: (path, 'result') for the selected result, else (path, 'clip') for the
+        clip, else ('', '')."""
+        selected = self.results.view.selected_path()
+        if selected:
+            return selected, "result"
+        if self.form.clip.path:
+            return self.form.clip.path, "clip"
+        return "", ""
 
     def nudge(self, path: str, beats: float) -> str:
         """Make the loop at `path` again from its own request (same seed, same keys: the same music) with
