@@ -16,7 +16,7 @@ from PyQt6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButto
 
 from gui import theme
 from gui.audio_files import FILE_FILTER, TYPES_TEXT, first_clip, plain_read_error
-from gui.waveform import Thumbnail, paint_waveform
+from gui.waveform import Thumbnail, paint_thumbnail
 from gui.widgets import ElidedLabel
 
 
@@ -35,9 +35,7 @@ class _Wave(QWidget):
         if self.thumb is None:
             return
         painter = QPainter(self)
-        paint_waveform(
-            painter, 0, 0, self.width(), self.height(), self.thumb.mins, self.thumb.maxs, QColor(theme.MUTED)
-        )
+        paint_thumbnail(painter, 0, 0, self.width(), self.height(), self.thumb, QColor(theme.MUTED))
         painter.end()
 
 

@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import (
 from gui import theme
 from gui.drag import start_file_drag
 from gui.results import ResultEntry, half_bar_beats, nudge_blocked
-from gui.waveform import Thumbnail, paint_waveform
+from gui.waveform import Thumbnail, paint_thumbnail
 from gui.widgets import ElidedLabel
 
 ROW_HEIGHT = 88  # px: prompt, details, grid fit, file name
@@ -70,15 +70,8 @@ class WaveWidget(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(theme.WINDOW))
         if self.thumb is not None:
-            paint_waveform(
-                painter,
-                4,
-                4,
-                self.width() - 8,
-                self.height() - 8,
-                self.thumb.mins,
-                self.thumb.maxs,
-                QColor(theme.WAVE),
+            paint_thumbnail(
+                painter, 4, 4, self.width() - 8, self.height() - 8, self.thumb, QColor(theme.WAVE)
             )
         else:
             painter.setPen(QColor(theme.MUTED))

@@ -13,7 +13,7 @@ from PyQt6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from gui import theme
-from gui.waveform import Thumbnail, paint_waveform
+from gui.waveform import Thumbnail, paint_thumbnail
 
 SEEK_WAVE_HEIGHT = 64  # px
 MARGIN = 6  # px inside the frame
@@ -72,15 +72,8 @@ class SeekWave(QWidget):
             text = painter.fontMetrics().elidedText(HINT, Qt.TextElideMode.ElideRight, inner.width())
             painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, text)
         else:
-            paint_waveform(
-                painter,
-                inner.x(),
-                inner.y(),
-                inner.width(),
-                inner.height(),
-                self.thumb.mins,
-                self.thumb.maxs,
-                QColor(theme.WAVE),
+            paint_thumbnail(
+                painter, inner.x(), inner.y(), inner.width(), inner.height(), self.thumb, QColor(theme.WAVE)
             )
             if self.playhead is not None:
                 x = inner.x() + inner.width() * min(max(self.playhead, 0.0), 1.0)

@@ -2,6 +2,7 @@
 
     thumb = read_thumbnail("/out/loop.wav")              # in a worker (ThumbnailLoader does this)
     pixmap = waveform_pixmap(thumb.mins, thumb.maxs, 240, 48, QColor("#ff9f43"))
+    paint_thumbnail(painter, x, y, width, height, thumb, color)   # a stereo file: left above right
 
 The same read also returns the WAV's metadata (the daemon writes the prompt as `title` and
 "bpm=124 bars=8 time_signature=4/4 seed=7 model=..." as `comment`), so a result is described by its
@@ -35,6 +36,8 @@ class Thumbnail:
     samplerate: int = 0
     channels: int = 0
     metadata: dict[str, str] = field(default_factory=dict)
+    # a stereo file's own (mins, maxs) per channel, left then right ('()' for mono: mins/maxs say it all)
+    lanes: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
 
 
 def compute_peaks(audio: Any, columns: int = THUMB_COLUMNS) -> tuple[Any, Any]:
@@ -54,6 +57,18 @@ def compute_peaks(audio: Any, columns: int = THUMB_COLUMNS) -> tuple[Any, Any]:
     return np.clip(mins, -1.0, 1.0), np.clip(maxs, -1.0, 1.0)
 
 
+def channel_peaks(audio: Any, columns: int = THUMB_COLUMNS) -> list[tuple[Any, Any]]:
+    """(frames, channels) audio -> [(mins, maxs)] per channel, `columns` values each."""
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 1:
+        a = a[:, None]
+    return [compute_peaks(a[:, c], columns) for c in range(a.shape[1])]
+
+
+def _floats(values: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
 def read_thumbnail(path: str, columns: int = THUMB_COLUMNS) -> Thumbnail:
     """Peaks, duration and metadata of an audio file (OSError/RuntimeError if it cannot be read)."""
     size = os.path.getsize(path)
@@ -64,6 +79,9 @@ def read_thumbnail(path: str, columns: int = THUMB_COLUMNS) -> Thumbnail:
         audio = f.read(dtype="float32", always_2d=True)
         rate, channels = f.samplerate, f.channels
     mins, maxs = compute_peaks(audio, columns)
+    lanes = (
+        tuple((_floats(lo), _floats(hi)) for lo, hi in channel_peaks(audio, columns)) if channels == 2 else ()
+    )
     return Thumbnail(
         path=str(path),
         mins=tuple(float(v) for v in mins),
@@ -72,6 +90,7 @@ def read_thumbnail(path: str, columns: int = THUMB_COLUMNS) -> Thumbnail:
         samplerate=int(rate),
         channels=int(channels),
         metadata=metadata,
+        lanes=lanes,
     )
 
 
@@ -101,6 +120,22 @@ def paint_waveform(
         painter.setBrush(color)
         painter.drawPath(path)
     painter.restore()
+
+
+STEREO_GAP = 2.0  # px between the left and the right lane
+
+
+def paint_thumbnail(
+    painter: QPainter, x: float, y: float, width: float, height: float, thumb: Thumbnail, color: QColor
+) -> None:
+    """A thumbnail's waveform: one envelope for a mono file, two lanes (left above right) for a stereo one,
+    so a stereo loop's image shows (a hard-panned part sits in one lane only)."""
+    if len(thumb.lanes) == 2 and height >= 2 * STEREO_GAP + 8:
+        lane = (height - STEREO_GAP) / 2.0
+        for i, (mins, maxs) in enumerate(thumb.lanes):
+            paint_waveform(painter, x, y + i * (lane + STEREO_GAP), width, lane, mins, maxs, color)
+        return
+    paint_waveform(painter, x, y, width, height, thumb.mins, thumb.maxs, color)
 
 
 def waveform_pixmap(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PyQt6.QtCore import QSettings, Qt
-from PyQt6.QtGui import QRegion
+from PyQt6.QtGui import QColor, QImage, QPainter, QRegion
 from PyQt6.QtWidgets import QApplication, QDoubleSpinBox
 from test_gui_link import open_window, start_server
 
@@ -21,6 +21,7 @@ from gui.clock_follow import ClockFollow
 from gui.library import Marks, Query, matches, parse_span
 from gui.output_format import OutputFormat
 from gui.results import ResultEntry
+from gui.waveform import paint_thumbnail, read_thumbnail
 
 
 @pytest.fixture
@@ -206,3 +207,32 @@ def test_the_library_controls_fit_the_smallest_window(qtbot, tmp_path, window):
     qtbot.wait(20)
     for widget in (fmt.sample_rate, fmt.bit_depth, fmt.loudness, fmt.normalize):
         assert widget.visibleRegion() == QRegion(widget.rect()), widget
+
+
+def test_a_stereo_loop_draws_left_and_right_lanes(qtbot, tmp_path):
+    t = np.arange(16000) / 32000
+    left_only = np.stack([0.8 * np.sin(2 * np.pi * 220 * t), np.zeros_like(t)], axis=1).astype(np.float32)
+    stereo, mono = tmp_path / "wide.wav", tmp_path / "mono.wav"
+    sf.write(stereo, left_only, 32000)
+    sf.write(mono, left_only[:, 0], 32000)
+    thumb = read_thumbnail(str(stereo))
+    (l_min, l_max), (r_min, r_max) = thumb.lanes
+    assert max(l_max) > 0.7 and max(r_max) == 0.0 == min(r_min)
+    assert read_thumbnail(str(mono)).lanes == ()
+
+    def drawn_rows(path: Path) -> np.ndarray:
+        """How many wave-coloured pixels each pixel row of a 120x60 drawing has."""
+        image = QImage(120, 60, QImage.Format.Format_ARGB32)
+        image.fill(QColor(0, 0, 0))
+        painter = QPainter(image)
+        paint_thumbnail(painter, 0, 0, 120, 60, read_thumbnail(str(path)), QColor(255, 0, 0))
+        painter.end()
+        bits = image.constBits()
+        bits.setsize(image.sizeInBytes())
+        pixels = np.frombuffer(bits, np.uint8).reshape(60, 120, 4)
+        return (pixels[:, :, 2] > 200).sum(axis=1)  # BGRA: strong red
+
+    rows = drawn_rows(stereo)
+    assert rows[:29].sum() > 20 * rows[31:].sum()  # the left lane has the tone, the right one only a line
+    rows = drawn_rows(mono)
+    assert rows[:30].sum() > 0 and rows[30:].sum() > 0  # one envelope over the whole height
