@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from bridge.engine import chroma
 from bridge.engine.types import (
     FRAME_RATE,
@@ -13,7 +15,9 @@ from bridge.engine.types import (
     SAMPLE_RATE,
     GenerationCall,
     Sampling,
+    codebook_delays,
     complete_frames,
+    delay_depth,
     delay_steps,
 )
 from bridge.limits import MODEL_SAMPLE_RATE
@@ -30,6 +34,19 @@ def test_delay_pattern_step_rule():
     assert delay_steps(1, 4) == 4 and delay_steps(30, 4) == 33 and delay_steps(9, 1) == 9
     assert [complete_frames(s, 4) for s in range(1, 7)] == [-2, -1, 0, 1, 2, 3]
     assert complete_frames(delay_steps(12, 4), 4) == 12
+
+
+def test_stereo_delay_pattern_is_four_steps_deep():
+    """Stereo: 8 codebooks [L0, R0, L1, R1, ...], both channels' codebook q delayed by q (transformers'
+    build_delay_pattern_mask repeats each delay row for the two channels)."""
+    assert codebook_delays(4) == [0, 1, 2, 3]
+    assert codebook_delays(8, 2) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert delay_depth(8, 2) == 4 and delay_steps(30, 8, 2) == 33 and delay_steps(30, 8) == 37
+    assert complete_frames(delay_steps(12, 8, 2), 8, 2) == 12 and complete_frames(3, 8, 2) == 0
+    with pytest.raises(ValueError):
+        delay_depth(7, 2)
+    with pytest.raises(ValueError):
+        delay_depth(8, 3)
 
 
 def test_generation_call_counts_its_prompt():
