@@ -205,10 +205,10 @@ class OscClient(QObject):
     def _probe_refused(self) -> bool:
         """Whether an ICMP 'port unreachable' came back for a ping since the last look."""
         probe, refused = self._probe, False
-        while probe is not None:
+        for _ in range(64 if probe is not None else 0):  # bounded: a datagram here is nothing to wait on
             try:
                 probe.recv(RECV_LIMIT)  # the daemon answers the reply socket: this is only ever errors
-            except ConnectionRefusedError:
+            except (ConnectionRefusedError, ConnectionResetError):  # Linux/macOS, Windows' WSAECONNRESET
                 refused = True
             except OSError:  # BlockingIOError: nothing (more) waiting
                 break
@@ -245,7 +245,7 @@ class OscClient(QObject):
             try:
                 self._probe.send(dgram)
                 return rid
-            except ConnectionRefusedError:  # an earlier ping's ICMP answer: nothing listens
+            except (ConnectionRefusedError, ConnectionResetError):  # an earlier ping's ICMP answer
                 if self._connected:
                     self._set_connected(False, "nothing listens on that port any more")
                 return rid
