@@ -4,18 +4,13 @@
              ─> per message: reply address? drop ─> protocol.parse_request ─> handler ─> reply
                                                                 generate ─> JobQueue ─> worker ─┘
 
-Every handler runs inside one try/except: nothing a client sends can stop the loop. Replies go to the
-sender's IP (never to a host a client names) at the port it declared: a `reply_port` key on the request,
-else the `reply_port` of a hello sent from that very socket, else the datagram's source address
-(`bridge.daemon.clients`). No reflector: a message at a reply address (pong, error, ack, ...) is never
-answered, so two daemons pointed at each other stop after a datagram or two; the replies one datagram may
-cause are bounded by its reply budget (a history page stops there), and errors, status/history and
-submits are rate-limited per reply address (`bridge.daemon.budget`). Garbage that is not OSC is answered
-only to a socket that said hello, and logged (client text escaped, python-osc's warnings limited too:
-`bridge.daemon.logs`). A remote client (--allow-remote) is not told what its paths are on disk. At
-shutdown, what is still in the socket is answered (generate: shutting_down) before it closes. Audio
-travels only as paths; every reply is built by `bridge.protocol`, which keeps it under 8 KB. The server
-takes any `Renderer`: it never imports the model (start-up, which does, is `bridge.daemon.app`).
+Every handler runs inside one try/except: nothing a client sends can stop the loop. Where replies go is
+`bridge.daemon.clients` (the sender's IP, at its declared port; never a host a client names); sending,
+the datagram's reply budget and the error rate limit are `bridge.daemon.outbox`. No reflector: a message
+at a reply address is never answered. Garbage is answered only to a socket that said hello, and logged
+(`bridge.daemon.logs`). A remote client is not told what its paths are on disk. At shutdown what is left
+in the socket is answered before it closes. The server takes any `Renderer`: it never imports the model
+(start-up, which does, is `bridge.daemon.app`).
 """
 
 from __future__ import annotations
@@ -51,6 +46,9 @@ SHUTDOWN_TIMEOUT = 30.0  # seconds to let the running job stop at its next step 
 # addresses only the daemon sends: never answered (status and history are requests too)
 REPLY_ONLY = frozenset(r.address for verb, r in protocol.REPLIES.items() if verb not in protocol.REQUESTS)
 HEAVY = frozenset({"status", "history"})  # requests that read the journal or answer with many bytes
+# errors answering a request that was understood (short, fixed text): not under the error rate limit, so a
+# burst is answered in full (each is as big as an ack)
+REFUSALS = frozenset({"queue_full", "rate_limited", "shutting_down", "duplicate_id"})
 
 
 class Server(JobListener):
@@ -290,7 +288,11 @@ class Server(JobListener):
             return
         if not is_loopback_ip(source[0]):
             message = answers.for_remote(code, message, field)
-        self.outbox.send_error(protocol.error(request_id, code, message), reply_to)
+        dgram = protocol.error(request_id, code, message)
+        if code in REFUSALS:  # a well-formed request refused: one short answer each, as for an ack
+            self._send(dgram, reply_to)
+        else:
+            self.outbox.send_error(dgram, reply_to)
 
     def _garbage(self, addr: tuple[str, int], code: str, message: str) -> None:
         """A datagram we cannot read: answer the client if this socket said hello, else only log it."""

@@ -246,6 +246,16 @@ def test_error_replies_are_rate_limited(make_server, clients):
     assert server.stats["errors_unsent"] == 5 and server.stats["errors"] == 10
 
 
+def test_a_burst_is_answered_in_full_whatever_the_error_limit(make_server, clients):
+    server = make_server(FakeRenderer(steps=2000, step_seconds=0.01), limits=_limits(error=(0.001, 5)))
+    c = clients(server)
+    for i in range(300):
+        c.send("generate", f"b{i}", *GENERATE, "seed", i)
+    answers = c.wait_count(lambda r: r.verb in ("ack", "error") and r.request_id.startswith("b"), 300)
+    assert {r.args[1] for r in answers if r.verb == "error"} == {"queue_full"}
+    assert server.stats["errors_unsent"] == 0
+
+
 def test_submits_are_rate_limited_but_a_full_queue_costs_nothing(make_server, clients):
     renderer = FakeRenderer(steps=2000, step_seconds=0.01)
     server = make_server(renderer, limits=_limits(submit=(0.001, 3)), max_queued=1)
