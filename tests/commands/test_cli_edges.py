@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import errno
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 import bridge.commands
 import bridge.commands.generate
@@ -118,3 +120,14 @@ def test_generate_and_serve_default_to_auto_like_the_demo():
     parser = build_parser()
     assert parser.parse_args(["generate", "x", "--bpm", "120", "--bars", "1"]).model == "auto"
     assert parser.parse_args(["serve"]).model == "auto"
+
+
+@pytest.mark.parametrize("frames", [1, 160])  # one sample; 5 ms, what a truncated download leaves
+def test_a_clip_too_short_to_use_is_refused(capsys, tmp_path, no_model, frames):
+    clip = tmp_path / "short.wav"
+    sf.write(clip, np.full(frames, 0.5, dtype=np.float32), 32000)
+    for option in ("--melody", "--continue"):
+        code, _, err = run(capsys, *ONE_BAR, "--out", str(tmp_path / "o"), option, str(clip))
+        assert code == 2
+        line = one_error_line(err)
+        assert line.startswith(f"error: {option}: short.wav holds only ") and "at least 250 ms" in line
