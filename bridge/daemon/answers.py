@@ -91,9 +91,11 @@ def history_page(request_id: str, records: Sequence[JobRecord], budget: int) -> 
 
 def for_remote(code: str, message: str, field: str | None = None) -> str:
     """The error message a non-loopback client gets: path and file-system details replaced by one
-    generic sentence (bad_path, io_error), everything else unchanged."""
+    generic sentence (bad_path, io_error), a region error without the clip's length; others unchanged."""
     if code == "bad_path":
         return f"{field}: {REMOTE_PATH_MESSAGE}" if field else REMOTE_PATH_MESSAGE
     if code == "io_error":
         return REMOTE_IO_MESSAGE
+    if field is not None and field.startswith("region"):  # measured against the clip: not its length
+        return f"{field}: lies outside the clip"
     return message

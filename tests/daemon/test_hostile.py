@@ -355,6 +355,13 @@ def test_a_remote_client_learns_nothing_about_paths(make_server, hostile_paths):
     assert [p[1] for p in remote] == ["bad_path"] * len(names)
     assert {p[2] for p in remote} == {"melody: not a readable audio file"}
     assert len({p[2] for p in local}) > 1  # on this machine the details stay
+    sent.clear()
+    region = ["rr", *GENERATE, "melody", hostile_paths["dotdot"].replace("sub/../", ""), "region_start", 0,
+              "region_end", 999, "reply_port", 9001]
+    server.handle_message("/musicgen/generate", region, ("10.1.2.3", 5000))
+    server.handle_message("/musicgen/generate", region, ("127.0.0.1", 5000))
+    (remote,), (local,) = ([OscMessage(d).params[2] for d, to in sent if to[0] == ip] for ip in ("10.1.2.3", "127.0.0.1"))
+    assert "long" in local and remote == "region_start/region_end: lies outside the clip"
 
 
 # ------------------------------------------------------------------------------- shutdown
