@@ -26,7 +26,7 @@ DISPLAY_BPM_DECIMALS = 2  # what the panel's labels show
 
 # `<slug>_<bpm>bpm_<bars>bars_s<seed>[_v<take>][-<n>].wav`: the inverse of `output_stem` + `numbered_name`
 STEM_PATTERN = re.compile(
-    r"^(?P<slug>.*?)_(?P<bpm>\d+(?:\.\d+)?)bpm_(?P<bars>\d+)bars_s(?P<seed>\d+)(?:_v(?P<take>\d+))?(?:-\d+)?$"
+    r"^(?P<slug>.*?)_(?P<bpm>\d+(?:\.\d+)?)bpm_(?P<bars>\d+(?:\.\d+)?)bars_s(?P<seed>\d+)(?:_v(?P<take>\d+))?(?:-\d+)?$"
 )
 
 
@@ -55,10 +55,16 @@ def format_bpm(bpm: float, decimals: int = NAME_BPM_DECIMALS) -> str:
     return f"{float(bpm):.{decimals}f}".rstrip("0").rstrip(".")
 
 
-def output_stem(prompt: str, bpm: float, bars: int, seed: int, take: int | None = None) -> str:
-    """File stem such as `deep-house-groove_124bpm_8bars_s1234_v2` (no extension, no folders)."""
-    stem = f"{slugify(prompt)}_{format_bpm(check_bpm(bpm))}bpm_{int(bars)}bars_s{int(seed)}"
+def output_stem(prompt: str, bpm: float, bars: float, seed: int, take: int | None = None) -> str:
+    """File stem such as `deep-house-groove_124bpm_8bars_s1234_v2` (no extension, no folders). `bars`
+    is what the file holds: a kept continuation prompt of 6 beats before 2 bars of 4/4 is `3.5bars`."""
+    stem = f"{slugify(prompt)}_{format_bpm(check_bpm(bpm))}bpm_{format_bars(bars)}bars_s{int(seed)}"
     return stem if take is None else f"{stem}_v{int(take)}"
+
+
+def format_bars(bars: float) -> str:
+    """A bar count for a name: 8 -> "8", 3.5 -> "3.5" (beats of a kept prompt make fractions)."""
+    return format_bpm(bars, 3)
 
 
 def grid_stem(source: str, bpm: float, bars: int) -> str:
@@ -81,7 +87,7 @@ def parse_stem(path: str) -> dict[str, object]:
     out: dict[str, object] = {
         "slug": m["slug"],
         "bpm": float(m["bpm"]),
-        "bars": int(m["bars"]),
+        "bars": int(m["bars"]) if m["bars"].isdigit() else float(m["bars"]),
         "seed": int(m["seed"]),
     }
     if m["take"] is not None:

@@ -40,7 +40,12 @@ def test_a_tempo_that_is_not_positive_cannot_name_a_file(bad):
 
 @pytest.mark.parametrize(
     "prompt, bpm, bars, seed, take",
-    [("Deep House Groove", 124, 8, 1234, None), ("Déjà vu — 7/8!", 123.45, 2, 7, 2), ("", 90.5, 1, 0, 8)],
+    [
+        ("Deep House Groove", 124, 8, 1234, None),
+        ("Déjà vu — 7/8!", 123.45, 2, 7, 2),
+        ("", 90.5, 1, 0, 8),
+        ("kept prompt", 120, 3.5, 5, None),  # 6 beats of prompt before 2 bars of 4/4
+    ],
 )
 @pytest.mark.parametrize("index", [1, 3])
 def test_parse_stem_reads_back_what_output_stem_and_numbered_name_write(prompt, bpm, bars, seed, take, index):
@@ -61,3 +66,9 @@ def test_numbered_names():
 def test_names_needs_only_the_standard_library():
     code = "import bridge.names, sys; assert not {'numpy', 'soundfile', 'torch', 'PyQt6'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
+
+
+def test_a_kept_prompt_names_the_bars_the_file_holds():
+    assert output_stem("x", 120, 3.5, 1) == "x_120bpm_3.5bars_s1"
+    assert output_stem("x", 120, 2.0, 1) == "x_120bpm_2bars_s1"
+    assert parse_stem("x_120bpm_2.333bars_s1.wav")["bars"] == 2.333
