@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self._update_connection(False)
         self.transport.start()
         self.jobs_part.start()
+        self.form.prompt.setFocus(Qt.FocusReason.OtherFocusReason)  # type a prompt first
         if spawn_daemon:
             QTimer.singleShot(SPAWN_AFTER_MS, self._spawn_if_down)
 

@@ -1,6 +1,6 @@
 """Render the README's screenshot of the panel: docs/panel.png.
 
-    QT_QPA_PLATFORM=offscreen python scripts/screenshot_panel.py [--out docs/panel.png]
+    QT_QPA_PLATFORM=offscreen python scripts/screenshot_panel.py [--out docs/panel.png] [--size 980x640]
 
 Starts a debug daemon (tiny random-weight model, CPU) in a temporary folder, opens the panel, fills the
 form the way a user would (prompt, tempo, a melody clip), generates a loop and two variations, starts a
@@ -80,7 +80,11 @@ def write_clip(path: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "panel.png"), help="PNG to write")
+    parser.add_argument(
+        "--size", default="x".join(map(str, WINDOW_SIZE)), help="window size WxH (the minimum is 980x640)"
+    )
     args = parser.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x", 1))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = create_app()
     work = Path(tempfile.mkdtemp(prefix="panel-shot-"))
@@ -94,7 +98,7 @@ def main() -> int:
         client.set_target(host, port)
         player = PreviewPlayer(SilentOutput())
         window = MainWindow(client, settings, player=player, daemon_options=DaemonOptions(model="debug"))
-        window.resize(*WINDOW_SIZE)
+        window.resize(*size)
         window.show()
         wait(app, lambda: window.is_connected() and window.out_dir, 30, "the daemon to answer")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from panel_window import SIZES, add_results, controls, fully_visible, offline_window, reach, settle
+from PyQt6.QtWidgets import QLabel
 
 from gui.jobs_view import MAX_JOBS_HEIGHT
 from gui.window.jobs import job_detail
@@ -140,3 +141,27 @@ def test_the_banner_floats_without_moving_the_layout(qtbot, tmp_path):
     assert window.banner.isVisible() and window.banner.width() > 0.9 * window.splitter.width()
     assert {w: w.mapTo(window, w.rect().topLeft()) for w in before} == before
     assert window.banner.height() >= window.banner.label.heightForWidth(window.banner.label.width())
+
+
+def test_disabled_controls_look_disabled_and_there_is_one_loop_toggle(qtbot, tmp_path):
+    window = offline_window(qtbot, tmp_path)
+    add_results(window, tmp_path, 1)
+    settle()
+    form = window.form
+    # without a clip its options are disabled: each must draw differently from its enabled self
+    labels = tuple(form.clip_options.findChildren(QLabel))  # "Use clip for", "Clip BPM", "to", ... (muted)
+    assert len(labels) >= 3
+    widgets = (form.clip_bpm, form.mode_buttons["continue"], form.use_region, form.grid.shift, *labels)
+    form.grid.set_values("on", 0.0)
+    form.clip.set_clip(next(iter(window.results.rows)))
+    settle()
+    enabled = [w.grab().toImage() for w in widgets]
+    form.clip.set_clip("")
+    form.grid.set_values("off", 0.0)
+    settle()
+    assert not any(w.isEnabled() for w in widgets)
+    assert [w.grab().toImage() for w in widgets] != enabled
+    for before, widget in zip(enabled, widgets, strict=True):
+        assert widget.grab().toImage() != before, widget
+    row = next(iter(window.results.rows.values()))
+    assert not hasattr(row, "loop") and window.preview.loop.isCheckable()  # Loop lives in PREVIEW only
