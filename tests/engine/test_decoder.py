@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from bridge.engine.archs import DEBUG, Arch, stereo
+from bridge.engine.archs import ARCHS, DEBUG, Arch, stereo
 from bridge.engine.decoder import Decoder
 from bridge.engine.engine import Engine
 from bridge.engine.hf_generate import quiet_transformers, sampling_kwargs
@@ -250,6 +250,17 @@ def test_stereo_streams_frames_like_transformers(debug_stereo):
         assert steps[-1] == (delay_steps(9, 8, 2), 12)
     for (_, ours), (_, ref) in zip(calls["ours"], calls["transformers"], strict=True):
         assert torch.equal(ours, ref)
+
+
+@pytest.mark.slow
+def test_real_size_stereo_greedy_equals_transformers():
+    """The real stereo-small architecture (random weights: 24 layers of 1024, T5-base): greedy codes with
+    CFG after a prompt equal transformers'."""
+    engine = random_engine(ARCHS["stereo-small"])
+    kwargs = dict(n_frames=6, batch=2, prompt_codes=prompt(3, k=8), sampling=GREEDY)
+    ours = engine.generate("lofi hip hop", backend="ours", **kwargs)
+    assert ours.shape == (2, 8, 9)
+    assert torch.equal(ours, engine.generate("lofi hip hop", backend="transformers", **kwargs))
 
 
 def test_bf16_greedy_equals_transformers():
