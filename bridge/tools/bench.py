@@ -37,8 +37,9 @@ class RunStats:
     step_ms: float  # steady state: one decode step, prefill, first/last step and streaming decode excluded
     rtf: float  # seconds of audio generated per second of wall time (same span)
     first_chunk_s: float  # request start => first streamed audio chunk
-    peak_mem_mb: float  # CUDA: max allocated; CPU: peak RSS growth during the run
+    peak_mem_mb: float  # CUDA: max allocated above the start; CPU: peak RSS growth during the run
     total_s: float  # wall time of the whole call
+    peak_rss_mb: float = math.nan  # the process's peak resident memory during the run (model included)
     floor_fraction: float = math.nan  # bandwidth-floor step time / step_ms: 1 = each weight byte read once
 
 
@@ -74,6 +75,10 @@ class _PeakRss:
     @property
     def mb(self) -> float:
         return float("nan") if self.base < 0 else (self.peak - self.base) / 2**20
+
+    @property
+    def peak_mb(self) -> float:
+        return float("nan") if self.base < 0 else self.peak / 2**20
 
 
 def _sync(device: torch.device) -> None:
@@ -139,6 +144,7 @@ def run_once(
         first_chunk_s=marks.get("first_chunk", t1) - t0,
         peak_mem_mb=peak,
         total_s=t1 - t0,
+        peak_rss_mb=rss.peak_mb,
     )
 
 
@@ -232,6 +238,7 @@ def bench(
         stats.floor_fraction = floor_ms / stats.step_ms
     return {
         "arch": arch,
+        "channels": engine.channels,  # 2: a stereo release (8 interleaved codebooks)
         "device": str(engine.device),
         "device_name": _device_name(engine.device),
         "dtype": str(engine.dtype).replace("torch.", ""),
@@ -257,22 +264,30 @@ def _device_name(device: torch.device) -> str:
 
 def format_table(result: dict) -> str:
     o, t = result["ours"], result["transformers"]
+    cuda = result["device"].startswith("cuda")
     rows = [
         ("steps/s", "steps_per_s", "{:.1f}"),
         ("decode step (ms)", "step_ms", "{:.3g}"),
         ("real-time factor", "rtf", "{:.2f}x"),
         ("first chunk (s)", "first_chunk_s", "{:.3f}"),
-        ("peak memory (MB)", "peak_mem_mb", "{:.0f}"),
+        ("peak memory (MB)" if cuda else "peak RSS growth (MB)", "peak_mem_mb", "{:.0f}"),
+        *([] if cuda else [("peak RSS (MB)", "peak_rss_mb", "{:.0f}")]),
         ("total (s)", "total_s", "{:.2f}"),
     ]
     lines = [
-        f"arch={result['arch']} device={result['device']} ({result['device_name']}) dtype={result['dtype']} "
-        f"seconds={result['seconds']:g}",
-        f"{'':18} {'ours':>12} {'transformers':>14} {'ours/transformers':>18}",
+        f"arch={result['arch']} channels={result.get('channels', 1)} device={result['device']} "
+        f"({result['device_name']}) dtype={result['dtype']} seconds={result['seconds']:g}",
+        f"{'':20} {'ours':>10} {'transformers':>14} {'ours/transformers':>18}",
     ]
     for label, key, fmt in rows:
-        ratio = o[key] / t[key] if t[key] else float("nan")
-        lines.append(f"{label:18} {fmt.format(o[key]):>12} {fmt.format(t[key]):>14} {ratio:>17.2f}x")
+        a, b = o.get(key, math.nan), t.get(key, math.nan)
+        if key.startswith("peak_"):  # under 1 MB is below what RSS sampling resolves (the warm-up allocated)
+            cells = [_mb(a), _mb(b)]
+            ratio = f"{a / b:.2f}x" if a >= 1 and b >= 1 else "n/a"  # NaN compares False
+        else:
+            cells = [fmt.format(a), fmt.format(b)]
+            ratio = f"{a / b:.2f}x" if b else "n/a"
+        lines.append(f"{label:20} {cells[0]:>10} {cells[1]:>14} {ratio:>18}")
     s = result["streaming"]
     lines.append(
         f"streaming decode of {s['seconds']:g} s: SNR {s['snr_db']:.1f} dB vs one full decode; "
@@ -285,9 +300,17 @@ def format_table(result: dict) -> str:
         f"{f['read_bandwidth_gbs']:.3g} GB/s measured read = {f['step_ms']:.3g} ms/step; reached: ours "
         f"{o['floor_fraction']:.0%}, transformers {t['floor_fraction']:.0%}"
     )
-    lines.append(format_grid(result["grid"]))
+    if result.get("grid"):
+        lines.append(format_grid(result["grid"]))
     lines.append(f"speedup (steps/s, ours over transformers' generate): {result['speedup']:.2f}x")
     return "\n".join(lines)
+
+
+def _mb(value: float) -> str:
+    """Memory in MB for the table: n/a when not measurable here, <1 below what sampling resolves."""
+    if math.isnan(value):
+        return "n/a"
+    return "<1" if value < 1 else f"{value:.0f}"
 
 
 def main(args) -> int:

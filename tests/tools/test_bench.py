@@ -7,9 +7,11 @@ import math
 
 import torch
 
-from bridge.cli import main
-from bridge.engine.archs import DEBUG
+from bridge.cli import build_parser, main
+from bridge.engine.archs import ARCHS, DEBUG
 from bridge.engine.loading import load_engine
+from bridge.engine.types import Sampling
+from bridge.tools import bench
 from bridge.tools.bench import step_weight_bytes
 
 
@@ -54,3 +56,51 @@ def test_step_weight_bytes_counts_what_a_decode_step_reads():
 def test_bench_rejects_bad_numbers(capsys):
     assert main(["bench", "--arch", "debug", "--seconds", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_cpu_memory_rows_say_what_they_measured():
+    """On a CPU the peak is RSS-based: growth under 1 MB (the warm-up already allocated) reads "<1" with no
+    ratio, not "0 ... 0.00x"; the absolute peak RSS is its own row; unmeasurable reads n/a."""
+    side = {"steps_per_s": 10.0, "step_ms": 5.0, "rtf": 1.0, "first_chunk_s": 0.1, "total_s": 1.0}
+    result = {
+        "arch": "debug",
+        "channels": 1,
+        "device": "cpu",
+        "device_name": "x86_64",
+        "dtype": "float32",
+        "seconds": 1.0,
+        "ours": {**side, "peak_mem_mb": 0.004, "peak_rss_mb": 812.0, "floor_fraction": 0.5},
+        "transformers": {**side, "peak_mem_mb": 6.6, "peak_rss_mb": math.nan, "floor_fraction": 0.25},
+        "streaming": {
+            "seconds": 1,
+            "snr_db": 120.0,
+            "stream_decode_s": 1.0,
+            "full_decode_s": 1.0,
+            "stream_over_full": 1.0,
+        },
+        "floor": {"weight_bytes": 1e6, "read_bandwidth_gbs": 10.0, "step_ms": 0.1},
+        "grid": None,
+        "speedup": 1.0,
+    }
+    rows = {line[:20].strip(): line[20:].split() for line in bench.format_table(result).splitlines()}
+    assert rows["peak RSS growth (MB)"] == ["<1", "7", "n/a"]
+    assert rows["peak RSS (MB)"] == ["812", "n/a", "n/a"]
+    result["device"] = "cuda"
+    result["ours"]["peak_mem_mb"], result["transformers"]["peak_mem_mb"] = 300.0, 600.0
+    rows = {line[:20].strip(): line[20:].split() for line in bench.format_table(result).splitlines()}
+    assert rows["peak memory (MB)"] == ["300", "600", "0.50x"] and "peak RSS (MB)" not in rows
+
+
+def test_stereo_architectures_run_through_the_bench():
+    """debug-stereo (8 interleaved codebooks) through one streamed run of each path and the streaming
+    figures; every stereo release is a --arch choice."""
+    engine = load_engine("debug-stereo", device="cpu")
+    assert engine.channels == 2 and engine.num_codebooks == 8
+    for backend in ("ours", "transformers"):
+        stats = bench.run_once(engine, backend, 12, None, Sampling())
+        assert stats.steps_per_s > 0 and stats.first_chunk_s > 0 and stats.peak_rss_mb > 0
+    codes = torch.randint(0, 2048, (1, 8, 60), generator=torch.Generator().manual_seed(0))
+    assert bench.streaming_figures(engine, codes)["snr_db"] >= 60
+    for name in ("debug-stereo", "stereo-small", "stereo-melody", "stereo-melody-large"):
+        assert name in ARCHS and ARCHS[name].audio_channels == 2
+    assert build_parser().parse_args(["bench", "--arch", "stereo-melody"]).arch == "stereo-melody"
