@@ -179,6 +179,7 @@ class Server(JobListener):
         if self.sock.fileno() < 0:
             return
         deadline = time.monotonic() + seconds
+        unroute = route_library_warnings(self._complain)  # the receive loop's filter is gone by now
         try:
             while True:
                 left = deadline - time.monotonic()
@@ -188,6 +189,7 @@ class Server(JobListener):
         except OSError:
             return
         finally:
+            unroute()
             with contextlib.suppress(OSError):
                 self.sock.settimeout(POLL_SECONDS)
 
