@@ -314,11 +314,11 @@ class Server(JobListener):
 
     def _hello(self, request: Request, ctx: Context) -> None:
         p = request.params
-        client = Client(p["name"], ctx.reply_to, bool(p["watch"]), time.time())
+        client = Client(escape(p["name"]), ctx.reply_to, bool(p["watch"]), time.time())  # logged by the queue too
         self._clients.register(ctx.source, client)
         log.info(
             "hello from %s at %s:%d, replies to port %d%s",
-            escape(client.name) or "a client",
+            client.name or "a client",
             *ctx.source[:2],
             ctx.reply_to[1],
             ", watching all jobs" if client.watch else "",

@@ -212,6 +212,7 @@ def _check_value(spec: Field, value: Any) -> Any:
 
 
 _HFS_VOLUME = re.compile(r"^[^/:]+:(/.*)$")  # Max on macOS may write "Macintosh HD:/Users/..."
+_CONTROL = re.compile(r"[\x01-\x1f\x7f-\x9f]")  # C0, DEL and C1 controls (NUL has its own message)
 
 
 def check_path(name: str, value: str) -> str:
@@ -225,6 +226,8 @@ def check_path(name: str, value: str) -> str:
         raise ProtocolError("bad_path", "is empty", field=name)
     if "\x00" in value:
         raise ProtocolError("bad_path", "contains a NUL character", field=name)
+    if _CONTROL.search(value):  # a newline or ESC in a path would reach the log and the terminal raw
+        raise ProtocolError("bad_path", "contains a control character", field=name)
     if not os.path.isabs(value):
         raise ProtocolError("bad_path", f"must be an absolute path, got {cut(value, 200)!r}", field=name)
     if ".." in re.split(r"[\\/]", value):

@@ -312,6 +312,8 @@ def test_client_text_cannot_forge_a_log_line(make_server, clients, caplog):
     evil = "x\nWARNING forged line\x1b[31m red"
     c.send("hello", "hl", "name", evil)
     c.wait_for("hl", {"welcome"})
+    c.send("generate", "lj", *GENERATE, reply=False)  # the queue logs the client's name too
+    c.wait_for("lj", {"done"})
     c.send("generate", "lg", *GENERATE, evil[:60], 1)
     c.send("generate", "lp", *GENERATE, "melody", "/tmp/" + evil)
     c.send_raw(build("/" + evil, "la", "reply_port", c.reply_port))
