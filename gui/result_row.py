@@ -99,6 +99,8 @@ class ResultRow(QFrame):
     continue_requested = pyqtSignal(str)
     clip_requested = pyqtSignal(str)
     nudge_requested = pyqtSignal(str, float)  # path, beats the bar line moves
+    recall_requested = pyqtSignal(str)  # path: its prompt, bpm, bars and seed into the form
+    mark_requested = pyqtSignal(str, str)  # path, "favourite" or "hidden" (toggled; files are never deleted)
     pressed = pyqtSignal(str)
 
     def __init__(self, entry: ResultEntry, parent: QWidget | None = None):
@@ -106,6 +108,8 @@ class ResultRow(QFrame):
         self.setObjectName("resultRow")
         self.entry = entry
         self.playing = False
+        self.favourite = False  # marks from gui.window.library, for the menu's words
+        self.hidden = False
         self._press: QPoint | None = None
         self.wave = WaveWidget()
         self.title = ElidedLabel()
@@ -269,6 +273,23 @@ class ResultRow(QFrame):
             action = QAction(text, menu)
             action.triggered.connect(slot)
             action.setEnabled(self.entry.exists)
+            menu.addAction(action)
+        menu.addSeparator()
+        path = self.entry.path
+        marks = (
+            ("Again like this", lambda: self.recall_requested.emit(path)),
+            (
+                "Remove from favourites" if self.favourite else "Add to favourites",
+                lambda: self.mark_requested.emit(path, "favourite"),
+            ),
+            (
+                "Unhide" if self.hidden else "Hide from the list",
+                lambda: self.mark_requested.emit(path, "hidden"),
+            ),
+        )
+        for text, slot in marks:
+            action = QAction(text, menu)
+            action.triggered.connect(slot)
             menu.addAction(action)
         menu.addSeparator()
         menu.addMenu(self._nudge_menu(menu))

@@ -31,6 +31,8 @@ class ResultsView(QListWidget):
     continue_requested = pyqtSignal(str)
     clip_requested = pyqtSignal(str)
     nudge_requested = pyqtSignal(str, float)
+    recall_requested = pyqtSignal(str)
+    mark_requested = pyqtSignal(str, str)
     selection_changed = pyqtSignal(str)
     browsed = pyqtSignal(str)  # the user moved the selection (arrow keys, a click): for auto-play
 
@@ -68,6 +70,8 @@ class ResultsView(QListWidget):
             "continue_requested",
             "clip_requested",
             "nudge_requested",
+            "recall_requested",
+            "mark_requested",
         ):
             getattr(row, name).connect(getattr(self, name))
         row.pressed.connect(self._pressed)

@@ -102,6 +102,8 @@ class LibraryController(QObject):
         self.favourite_button.clicked.connect(lambda: self.toggle("favourite"))
         self.hide_button.clicked.connect(lambda: self.toggle("hidden"))
         self.view.selection_changed.connect(lambda _p: self._show_actions())
+        self.view.recall_requested.connect(self._recall_path)
+        self.view.mark_requested.connect(lambda path, kind: self.toggle(kind, path))
         # rows arrive one by one (new loops, history pages): mark and filter them once the row exists
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
@@ -151,7 +153,8 @@ class LibraryController(QObject):
             item.setHidden(not visible)
             shown += visible
             if row is not None:
-                self._star(row, path in self.marks.favourites)
+                row.favourite, row.hidden = path in self.marks.favourites, path in self.marks.hidden
+                self._star(row, row.favourite)
         total = self.view.count()
         hidden = sum(1 for p in self.view.rows if p in self.marks.hidden)
         if query.active or (hidden and not query.show_hidden):
@@ -214,9 +217,9 @@ class LibraryController(QObject):
         for button in (self.again_button, self.favourite_button, self.hide_button):
             button.setEnabled(row is not None)
 
-    def toggle(self, kind: str) -> None:
-        """Favourite / un-favourite, hide / un-hide the selected loop."""
-        row = self._selected()
+    def toggle(self, kind: str, path: str = "") -> None:
+        """Favourite / un-favourite, hide / un-hide a loop (the selected one without `path`)."""
+        row = self.view.rows.get(path) if path else self._selected()
         if row is None:
             return
         marked = self.marks.toggle(kind, row.entry.path)
@@ -233,6 +236,10 @@ class LibraryController(QObject):
         self.marks.hidden.discard(path)
         self.marks.save(self.settings)
         self.apply()
+
+    def _recall_path(self, path: str) -> None:
+        self.view.select_path(path)
+        self.again_like_this()
 
     def again_like_this(self) -> None:
         """The selected loop's prompt, bpm, bars, time signature and seed into the form."""

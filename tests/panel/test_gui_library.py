@@ -236,3 +236,30 @@ def test_a_stereo_loop_draws_left_and_right_lanes(qtbot, tmp_path):
     assert rows[:29].sum() > 20 * rows[31:].sum()  # the left lane has the tone, the right one only a line
     rows = drawn_rows(mono)
     assert rows[:30].sum() > 0 and rows[30:].sum() > 0  # one envelope over the whole height
+
+
+def test_the_row_menu_offers_again_favourite_and_hide(qtbot, tmp_path, window):
+    paths = add_loops(window, tmp_path)
+    row = window.results.rows[paths[3]]
+
+    def trigger(text: str) -> None:
+        menu = row.build_menu()
+        (action,) = [a for a in menu.actions() if a.text() == text]
+        action.trigger()
+
+    trigger("Add to favourites")
+    assert window.library.marks.favourites == {paths[3]}
+    trigger("Remove from favourites")
+    assert window.library.marks.favourites == set()
+    trigger("Hide from the list")
+    assert paths[3] not in window.library.visible_paths() and Path(paths[3]).is_file()
+    window.library.show_hidden.setChecked(True)
+    trigger("Unhide")
+    assert window.library.marks.hidden == set()
+    trigger("Again like this")
+    assert window.results.selected_path() == paths[3]
+    assert (window.form.values().prompt, window.form.values().bpm, window.form.values().seed) == (
+        "acid line",
+        128.0,
+        17,
+    )
