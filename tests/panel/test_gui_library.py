@@ -147,6 +147,9 @@ def test_the_output_format_is_sent_with_each_request_and_remembered(qtbot, tmp_p
     fmt.sample_rate.setCurrentIndex(fmt.sample_rate.findData(48000))
     fmt.bit_depth.setCurrentIndex(fmt.bit_depth.findData("16"))
     fmt.normalize.setChecked(False)
+    stereo = fmt.channels is not None  # offered where the protocol has `channels`
+    if stereo:
+        fmt.channels.setCurrentIndex(fmt.channels.findData(2))
     assert "48 kHz · 16-bit · level as generated" in fmt.toggle.text()
     assert not fmt.loudness.isEnabled()
     window.form.prompt.setEditText("formatted")
@@ -155,6 +158,9 @@ def test_the_output_format_is_sent_with_each_request_and_remembered(qtbot, tmp_p
     record = server.journal.get(window.jobs[rid].job_id)
     request = record.request  # the daemon's own request: the file it writes
     assert (request["sample_rate"], request["subtype"], request["loudness_lufs"]) == (48000, "PCM_16", None)
+    assert ("channels" in fmt.params()) == stereo
+    if stereo:
+        assert request["channels"] == 2
     window.save_settings()
     again = OutputFormat()
     again.restore(QSettings(window.settings.fileName(), QSettings.Format.IniFormat))
