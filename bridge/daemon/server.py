@@ -213,7 +213,7 @@ class Server(JobListener):
                 self._garbage(addr, "bad_message", str(e))
                 return
             for i, message in enumerate(messages):
-                if budget.left < MAX_DATAGRAM:  # each message may need one full reply
+                if i and budget.left < MAX_DATAGRAM:  # each further message may need one full reply
                     self.stats["over_budget"] += len(messages) - i
                     self._complain(
                         "budget",
