@@ -385,3 +385,29 @@ def test_requests_during_shutdown_are_answered(make_server, clients):
     assert c.wait_for("late-ping", {"pong"}, timeout=5)
     assert c.wait_for("late-gen", {"error", "ack"}, timeout=5).args[1] == "shutting_down"
     closer.join(10)
+
+
+# ------------------------------------------------------------------------------- small receive buffer
+
+
+def test_a_small_receive_buffer_loses_nothing_with_retransmissions(make_server, clients):
+    renderer = FakeRenderer(steps=100_000, step_seconds=0.01)
+    server = make_server(renderer, recv_buffer=8192)  # the kernel drops what does not fit
+    c = clients(server)
+    ids = [f"sb{i}" for i in range(300)]
+
+    def answered() -> set[str]:
+        return {r.request_id for r in c.replies if r.verb in ("ack", "error")}
+
+    rounds, first = 0, None
+    while (missing := [i for i in ids if i not in answered()]) and rounds < 100:
+        for rid in missing:  # the same ids again: a retransmission is answered, never run twice
+            c.send("generate", rid, *GENERATE, "seed", int(rid[2:]))
+        time.sleep(0.1)
+        rounds += 1
+        first = len(answered()) if first is None else first
+    print(f"\nsmall buffer ({server.recv_buffer} B): {first}/300 answered after the first burst, all after {rounds} rounds")
+    assert not missing
+    acks = {r.request_id for r in c.replies if r.verb == "ack"}
+    assert len(acks) == 1 + server.options.max_queued
+    assert {r.args[1] for r in c.replies if r.verb == "error"} == {"queue_full"}
