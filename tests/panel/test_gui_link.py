@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import QApplication
 
 from bridge.daemon.journal import Journal
 from bridge.daemon.net import ServerOptions
+from bridge.daemon.renderer import PipelineRenderer
 from bridge.daemon.server import Server
 from gui import theme
 from gui.main_window import DaemonOptions, MainWindow
@@ -273,3 +274,31 @@ def test_a_daemon_the_panel_started_writes_where_chosen_and_its_death_is_told_in
     assert window.message() == ""  # (coming up again is the Start daemon test's: not waited for here)
     window.close()
     assert not window.daemon.running
+
+
+def test_a_debug_model_daemon_with_a_small_buffer_answers_a_burst_from_the_panel(
+    qtbot, tmp_path, debug_engine
+):
+    """The same with the real renderer on the debug model: every generate acknowledged (none lost to the
+    kernel), each run once, then all cancelled with one request."""
+    sock = small_buffer_socket()
+    server = start_server(tmp_path, renderer=PipelineRenderer(debug_engine), sock=sock, max_queued=1000)
+    try:
+        client = OscClient("burst")
+        client.set_target(*server.address)
+        qtbot.waitUntil(lambda: client.connected, timeout=10_000)
+        answered: dict[str, str] = {}
+        client.ack.connect(lambda rid, _pos, _job: answered.setdefault(rid, "ack"))
+        client.error.connect(lambda rid, code, _msg: answered.setdefault(rid, code))
+        rids = [client.generate({"prompt": f"burst {i}", "bpm": 120.0, "bars": 1}) for i in range(40)]
+        qtbot.waitUntil(lambda: all(r in answered for r in rids), timeout=30_000)
+        assert {answered[r] for r in rids} == {"ack"} and client.retransmissions > 0
+        assert server.journal.count() == len(rids)  # retransmissions were not run again
+        cancelled = []
+        client.ok.connect(lambda _rid, verb, count: cancelled.append((verb, count)))
+        client.cancel()
+        qtbot.waitUntil(lambda: bool(cancelled), timeout=10_000)
+        assert cancelled[0][0] == "cancel" and cancelled[0][1] >= 1
+        client.close()
+    finally:
+        server.close(timeout=30)
