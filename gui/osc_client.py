@@ -123,7 +123,7 @@ class OscClient(QObject):
         self._open_socket(address)
         self._open_probe(address, int(port))
         self._set_connected(False, "no answer yet")
-        self._fail_pending("the panel now talks to another daemon")
+        self._fail_pending("the panel reconnected before the daemon answered")
         self._ping_timer.start()
         self._retry_timer.start()
         self.hello()
