@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ else:
 log = logging.getLogger(__name__)
 
 MAX_OUT_DIR_CHARS = 512  # so `done` with 8 paths always fits in one datagram
+FORCED_GRACE_SECONDS = 3.0  # after a second SIGINT/SIGTERM: how long the running job may still take to stop
 
 
 def prepare_out_dir(out_dir: Path) -> Path:
@@ -75,6 +77,17 @@ class OutDirLock:
 
     def release(self) -> None:
         self._file.close()  # closing drops the lock; the file stays (deleting it would race a new daemon)
+
+
+def _exit_now() -> None:
+    """Exit 0 with the worker still inside the model: the job is recorded interrupted and the journal is
+    closed, but letting the interpreter finalise under a thread in torch aborts the process (SIGABRT,
+    "terminate called without an active exception"). Flush what we wrote, then leave at once."""
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
 
 
 def warm_up(engine: Any, backend: str) -> float:
@@ -122,6 +135,7 @@ def serve(
         raise
     server: Server | None = None
     on_stop: Callable[[], None] | None = None
+    abandoned = False
     try:
         t0 = time.perf_counter()
         engine = load_engine(model, device=device, dtype=dtype)
@@ -144,10 +158,12 @@ def serve(
         )
         if on_ready is not None:
             on_stop = on_ready(server)
-        signals = {"count": 0}
+        signals = {"count": 0, "again": 0.0}
 
         def on_signal(signum: int, _frame: Any) -> None:
             signals["count"] += 1
+            if signals["count"] == 2:
+                signals["again"] = time.monotonic()
             log.warning(
                 "%s: shutting down%s",
                 signal.Signals(signum).name,
@@ -165,12 +181,18 @@ def serve(
         if on_stop is not None:
             stop, on_stop = on_stop, None
             stop()
-        stopped = server.close(shutdown_timeout, forced=lambda: signals["count"] > 1)
+        # A second signal shortens the wait to FORCED_GRACE_SECONDS: the job stops at its next step (the
+        # final decode and the writes check the cancel flag too), which is almost always sooner.
+        stopped = server.close(
+            shutdown_timeout,
+            forced=lambda: signals["count"] > 1 and time.monotonic() - signals["again"] > FORCED_GRACE_SECONDS,
+        )
         log.info(
             "stopped%s; %s",
             "" if stopped else " (the running job was abandoned)",
             ", ".join(f"{k} {v}" for k, v in server.stats.items()),
         )
+        abandoned = not stopped
         return 0
     finally:
         if on_stop is not None:
@@ -182,3 +204,5 @@ def serve(
             sock.close()
         journal.close()
         lock.release()
+        if abandoned and threading.current_thread() is threading.main_thread():
+            _exit_now()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.daemon.journal import JobRecord, Journal, JournalError
+from bridge.daemon.retention import Retention
 from bridge.daemon.types import (
     Job,
     JobError,
@@ -73,6 +74,8 @@ class JobQueue(Worker):
         self._jobs: OrderedDict[str, Job] = OrderedDict()  # job_id -> job, oldest first
         self._by_request: dict[tuple[str, str], Job] = {}
         self._closed = False
+        self._unrecorded: list[Job] = []  # ended, but the journal could not take it yet (disk full)
+        self.retention = Retention(self.out_dir, journal)  # the worker runs it: at start, then when due
         self._worker: threading.Thread | None = None
         self.started_at = time.time()
 
@@ -99,10 +102,12 @@ class JobQueue(Worker):
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the worker to exit (after close); True if it has."""
-        if self._worker is None:
-            return True
-        self._worker.join(timeout)
-        return not self._worker.is_alive()
+        if self._worker is not None:
+            self._worker.join(timeout)
+            if self._worker.is_alive():
+                return False
+        self.record_pending()  # a final state the journal refused earlier gets another try
+        return True
 
     def abandon(self, reason: str) -> None:
         """At exit, with the worker still busy: record the running job as interrupted."""
@@ -147,7 +152,7 @@ class JobQueue(Worker):
                 )
             except JournalError as e:
                 log.error("%s", e)
-                raise JobError("internal", f"cannot record the job: {e}") from e
+                raise JobError(e.code, f"cannot record the job: {e}") from e
             self._remember(job)
             position = len(self._queue) + (1 if self._running is not None else 0)
             self._queue.append(job)
@@ -288,27 +293,41 @@ class JobQueue(Worker):
         error: str = "",
         timings: Mapping[str, float] | None = None,
     ) -> None:
-        """Record the final state (journal first), then announce it. Caller holds the lock."""
+        """Record the final state (journal first), then announce it. Caller holds the lock. A job that
+        ends without its files (cancelled or interrupted between takes) still lists the takes it wrote.
+        A final state the journal could not take is kept and written again (`record_pending`)."""
         assert state in FINAL_STATES
         job.state, job.finished = state, time.time()
-        job.paths, job.error_code, job.error = paths, error_code, error
+        job.paths, job.error_code, job.error = paths or tuple(job.written), error_code, error
         job.timings = dict(timings or {})
         if job is self._running:
             self._running = None
-        try:
-            self.journal.finish(
-                job.job_id,
-                state,
-                paths=paths,
-                error_code=error_code,
-                error=error,
-                timings=job.timings,
-                finished=job.finished,
-            )
-        except JournalError as e:
-            log.error("%s", e)
+        self._unrecorded.append(job)
+        self.record_pending()
         log.info("job %s: %s%s", job.job_id, state, f" ({error_code}: {error})" if error_code else "")
         self._emit("finished", job)
+
+    def record_pending(self) -> bool:
+        """Write the final states the journal has not taken yet (it failed: disk full); True if none is
+        left. Retried at every job's end and at close, so a clean stop leaves no job `running`."""
+        with self._lock:
+            while self._unrecorded:
+                job = self._unrecorded[0]
+                try:
+                    self.journal.finish(
+                        job.job_id,
+                        job.state,
+                        paths=job.paths,
+                        error_code=job.error_code,
+                        error=job.error,
+                        timings=job.timings,
+                        finished=job.finished,
+                    )
+                except JournalError as e:
+                    log.error("job %s: its end (%s) is not recorded yet: %s", job.job_id, job.state, e)
+                    return False
+                self._unrecorded.pop(0)
+            return True
 
     def _emit(self, event: str, *args: Any) -> None:
         try:

@@ -5,7 +5,9 @@ Every job's request, state (queued, running, done, failed, cancelled, interrupte
 timings and error survive a crash: the database runs in WAL mode with synchronous=FULL, and each
 change is its own committed transaction. One connection, guarded by a lock, is shared by the OSC
 thread and the GPU worker. On open, jobs left `queued` or `running` by a daemon that died are marked
-`interrupted` (`Journal.open(...).recovered` lists them). The journal never deletes anything.
+`interrupted` (`Journal.open(...).recovered` lists them). Rows of jobs that ended without a file
+(cancelled, failed, interrupted) are deleted by `prune` once they are old (`bridge.daemon.retention`);
+rows that list files are kept, like the files.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 JOURNAL_NAME = ".musicgen-journal.sqlite3"
 SCHEMA_VERSION = 1
+PRUNED_STATES = ("cancelled", "failed", "interrupted")  # rows `prune` may delete (if they list no files)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -50,7 +53,16 @@ CREATE INDEX IF NOT EXISTS jobs_client_request ON jobs (client, request_id);
 
 
 class JournalError(RuntimeError):
-    """The journal cannot be opened or written."""
+    """The journal cannot be opened or written. `code` is the protocol error code for the client:
+    io_error when SQLite could not read or write the file (disk full, read-only, I/O error)."""
+
+    def __init__(self, message: str, *, io: bool = False):
+        super().__init__(message)
+        self.code = "io_error" if io else "internal"
+
+
+def _error(path: Path, e: sqlite3.Error) -> JournalError:
+    return JournalError(f"journal {path}: {e}", io=isinstance(e, sqlite3.OperationalError))
 
 
 @dataclass(frozen=True)
@@ -97,7 +109,7 @@ class Journal:
             self._db.executescript(_SCHEMA)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as e:
-            raise JournalError(f"cannot open the job journal {self.path}: {e}") from e
+            raise JournalError(f"cannot open the job journal {self.path}: {e}", io=True) from e
 
     @classmethod
     def open(cls, out_dir: Path, **kwargs: Any) -> Journal:
@@ -125,7 +137,7 @@ class Journal:
                 cur = self._db.execute(sql, params)
                 return cur.rowcount
             except sqlite3.Error as e:
-                raise JournalError(f"journal {self.path}: {e}") from e
+                raise _error(self.path, e) from e
 
     def add(
         self,
@@ -182,6 +194,38 @@ class Journal:
             ),
         )
 
+    def add_path(self, job_id: str, path: str) -> None:
+        """A file the job has published (a complete take), recorded at once: a job that never finishes
+        (killed, interrupted, cancelled between takes) still lists what it wrote."""
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT paths FROM jobs WHERE job_id=?", (job_id,)).fetchone()
+                if row is None:
+                    return
+                paths = [*_loads(row[0], []), str(path)]
+                self._db.execute("UPDATE jobs SET paths=? WHERE job_id=?", (json.dumps(paths), job_id))
+            except sqlite3.Error as e:
+                raise _error(self.path, e) from e
+
+    def prune(self, before: float, states: Sequence[str] = PRUNED_STATES) -> int:
+        """Delete the rows of jobs in `states` that finished before `before` and list no files; the
+        freed pages are reused (and given back to the disk by `compact`). Returns the rows deleted."""
+        marks = ", ".join("?" * len(states))
+        return self._write(
+            f"DELETE FROM jobs WHERE state IN ({marks}) AND finished IS NOT NULL AND finished < ? "
+            "AND paths = '[]'",
+            (*states, before),
+        )
+
+    def compact(self) -> None:
+        """Give the pages of deleted rows back to the disk: VACUUM, then truncate the WAL."""
+        with self._lock:
+            try:
+                self._db.execute("VACUUM")
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as e:
+                raise _error(self.path, e) from e
+
     def mark_interrupted(self) -> list[JobRecord]:
         """Jobs still queued or running (their daemon died): mark them interrupted, return them as they were."""
         with self._lock:
@@ -203,7 +247,7 @@ class Journal:
                         ),
                     )
             except sqlite3.Error as e:
-                raise JournalError(f"journal {self.path}: {e}") from e
+                raise _error(self.path, e) from e
         return [_record(row) for row in rows]
 
     # ------------------------------------------------------------------ reads
@@ -213,7 +257,7 @@ class Journal:
             try:
                 return [_record(row) for row in self._db.execute(sql, params).fetchall()]
             except sqlite3.Error as e:
-                raise JournalError(f"journal {self.path}: {e}") from e
+                raise _error(self.path, e) from e
 
     def get(self, job_id: str) -> JobRecord | None:
         rows = self._read(f"{_SELECT} WHERE job_id=?", (job_id,))

@@ -20,7 +20,15 @@ from typing import Any
 from bridge import pipeline
 from bridge.audio.io import AudioError
 from bridge.audio.tempo import LoopError
-from bridge.daemon.types import ChunkFn, JobError, ProgressFn, Rendered, Renderer, out_of_memory_error
+from bridge.daemon.types import (
+    ChunkFn,
+    FileFn,
+    JobError,
+    ProgressFn,
+    Rendered,
+    Renderer,
+    out_of_memory_error,
+)
 from bridge.engine.chroma import ChromaError
 from bridge.engine.types import Cancelled, ModelError
 
@@ -34,6 +42,8 @@ class PipelineRenderer(Renderer):
         self.name = getattr(engine, "name", "model")
         self._render = pipeline.render
 
+    reports_files = True  # takes on_file: each take's path as soon as it is written
+
     def render(
         self,
         request: Any,
@@ -42,6 +52,7 @@ class PipelineRenderer(Renderer):
         on_progress: ProgressFn,
         on_chunk: ChunkFn,
         cancel: threading.Event,
+        on_file: FileFn | None = None,
     ) -> Rendered:
         try:
             result = self._render(
@@ -52,18 +63,19 @@ class PipelineRenderer(Renderer):
                 on_progress=on_progress,
                 on_chunk=on_chunk,
                 cancel=cancel,
+                on_file=on_file,
             )
         except Cancelled:
             raise JobError("cancelled", "cancelled") from None
-        except ModelError as e:
-            raise JobError("model_error", str(e)) from e
-        except (ChromaError, LoopError) as e:
-            raise JobError("bad_argument", str(e)) from e
-        except (AudioError, OSError) as e:
-            raise JobError("io_error", str(e)) from e
         except Exception as e:
-            oom = out_of_memory_error(e)
+            oom = out_of_memory_error(e)  # first: "Cannot allocate memory" is an OSError, too
             if oom is not None:
                 raise oom from e
+            if isinstance(e, ModelError):
+                raise JobError("model_error", str(e)) from e
+            if isinstance(e, ChromaError | LoopError):
+                raise JobError("bad_argument", str(e)) from e
+            if isinstance(e, AudioError | OSError):
+                raise JobError("io_error", str(e)) from e
             raise
         return Rendered(tuple(result.paths), dict(result.timings), tuple(result.grid))

@@ -12,6 +12,7 @@ Standard library only (and the protocol's job states), so the server, the MIDI s
 from __future__ import annotations
 
 import contextlib
+import errno
 import sys
 import threading
 import time
@@ -62,6 +63,7 @@ class Job:
     error: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     grid: tuple[Mapping[str, Any], ...] = ()  # per take, once done: the grid fit reports
+    written: list[str] = field(default_factory=list, repr=False)  # takes published so far (on_file)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     cancel_reason: str = ""
 
@@ -112,15 +114,20 @@ class Rendered:
 
 
 ProgressFn = Callable[[float], None]
+FileFn = Callable[[Path], None]  # a complete take was published under its final name
 ChunkFn = Callable[[Any], None]  # a bridge.engine.streaming.Chunk: index, start_sample, audio
 
 
 class Renderer:
     """Template: turn one request into files in `out_dir`. Raise JobError('cancelled') when `cancel` is
     set, JobError(code) for known failures; anything else is reported as `internal`.
-    `bridge.daemon.renderer.PipelineRenderer` is the real one; tests use in-memory fakes."""
+    `bridge.daemon.renderer.PipelineRenderer` is the real one; tests use in-memory fakes.
+
+    A renderer with `reports_files = True` also takes `on_file`, called with each take's path as soon as
+    it is published, so a job stopped between takes still lists (and the journal keeps) what it wrote."""
 
     name = "renderer"
+    reports_files = False
 
     def render(
         self,
@@ -156,12 +163,36 @@ class JobListener:
 # ----------------------------------------------------------------------------------------- failures
 
 
+# How running out of memory reads in the libraries we call: torch (CUDA, MPS, the CPU allocator), numpy
+# ("Unable to allocate 3.86 GiB"), the C library's ENOMEM, C++'s bad_alloc, libsndfile's "Internal
+# malloc () failed".
+_OOM_WORDS = (
+    "out of memory",
+    "cannot allocate memory",
+    "not enough memory",
+    "unable to allocate",
+    "bad_alloc",
+    "malloc",
+)
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError):
-        return True
-    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    """Any wording of "out of memory", in the exception or in what it was raised from."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, MemoryError):  # numpy's ArrayMemoryError too
+            return True
+        if type(current).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without torch
+            return True
+        if isinstance(current, OSError) and current.errno == errno.ENOMEM:
+            return True
+        text = str(current).lower()
+        if any(word in text for word in _OOM_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def free_accelerator_memory() -> None:
