@@ -206,8 +206,9 @@ def bench(
     repeats: int = 3,
     stream_seconds: float = 30.0,
     log=print,
+    grid: bool = True,
 ) -> dict:
-    """Run the comparison and return the JSON-ready result."""
+    """Run the comparison and return the JSON-ready result (`grid=False` skips the grid's figures)."""
     engine = load_engine(arch, device=device, dtype=dtype, random_weights=True)
     n_frames = max(1, int(round(seconds * FRAME_RATE)))
     sampling = Sampling()  # audiocraft defaults: temperature 1, top-k 250, CFG 3
@@ -231,7 +232,7 @@ def bench(
     g = torch.Generator().manual_seed(1)
     codes = torch.randint(0, 2048, (1, engine.num_codebooks, int(stream_seconds * FRAME_RATE)), generator=g)
     stream = streaming_figures(engine, codes.to(engine.device))
-    grid = grid_figures(engine, sampling, chroma)
+    grid_result = grid_figures(engine, sampling, chroma) if grid else None
     weights, bandwidth = step_weight_bytes(engine), read_bandwidth(engine.device)
     floor_ms = 1e3 * weights / bandwidth  # a decode step cannot beat reading its weights once
     for stats in (ours, theirs):
@@ -251,7 +252,7 @@ def bench(
         "transformers": asdict(theirs),
         "speedup": ours.steps_per_s / theirs.steps_per_s,
         "streaming": {"seconds": stream_seconds, **stream},
-        "grid": grid,
+        "grid": grid_result,
         "floor": {"weight_bytes": weights, "read_bandwidth_gbs": bandwidth / 1e9, "step_ms": floor_ms},
     }
 
