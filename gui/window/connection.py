@@ -290,10 +290,15 @@ class ConnectionController(QObject):
         how = self.daemon.exit_text or f"exited with status {code}"
         self.client.mark_down(f"the daemon the panel started {how}")  # no need to wait for pings
         if self.daemon.address is not None:
-            last = self.daemon.last_error() if code != 0 else ""
+            # its own `error: ...` line, if it printed one (a log line with its timestamp says nothing more)
+            last = next(
+                (x[len("error:") :].strip() for x in reversed(self.daemon.lines) if x.startswith("error:")),
+                "",
+            )
+            was = "was " if how.startswith("killed") else ""
             self.banner.show_message(
-                f"The daemon the panel started has stopped: it {how}."
-                + (f" Its last words: {last}" if last else ""),
+                f"The daemon the panel started has stopped: it {was}{how}."
+                + (f" It said: {last}" if last else ""),
                 actions=[("Restart", self.start_daemon)],
                 topic=TOPIC,
             )

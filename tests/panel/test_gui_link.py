@@ -4,8 +4,6 @@ jobs, a dead daemon noticed within a second, Retry, and Connect…'s plain words
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ from bridge.daemon.net import ServerOptions
 from bridge.daemon.renderer import PipelineRenderer
 from bridge.daemon.server import Server
 from gui import theme
-from gui.main_window import DaemonOptions, MainWindow
+from gui.main_window import MainWindow
 from gui.osc_client import NO_REPLY, OscClient
 from gui.output import FakeOutputDevice
 from gui.player import PreviewPlayer
@@ -237,43 +235,6 @@ def test_connect_says_what_is_wrong_in_plain_words_and_a_good_connect_clears_it(
     assert window.connection.connect_to(f"{host}:{port}")
     assert window.message() == ""
     qtbot.waitUntil(window.is_connected, timeout=10_000)
-
-
-def test_a_daemon_the_panel_started_writes_where_chosen_and_its_death_is_told_in_words(qtbot, tmp_path):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    chosen = tmp_path / "my loops"
-    options = DaemonOptions(model="debug", device="cpu", out=str(tmp_path / "default"))
-    theme.apply_theme(QApplication.instance())
-    client = OscClient("spawner")
-    client.set_target("127.0.0.1", port)
-    settings = QSettings(str(tmp_path / "spawn.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(client, settings, player=PreviewPlayer(FakeOutputDevice()), daemon_options=options)
-    qtbot.addWidget(window)
-    window.show()
-    assert window.connection.folder_button.isVisible()
-    window.connection.set_daemon_out(str(chosen))  # what Folder… does with the folder picked
-    assert str(chosen) in window.start_daemon_button.toolTip()
-    qtbot.mouseClick(window.start_daemon_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.is_connected() and bool(window.out_dir), timeout=120_000)
-    assert Path(window.out_dir) == chosen.resolve()
-    window.save_settings()
-    assert QSettings(settings.fileName(), QSettings.Format.IniFormat).value("daemon/out") == str(chosen)
-
-    os.kill(window.daemon.pid, signal.SIGKILL)
-    t0 = time.monotonic()
-    qtbot.waitUntil(lambda: not window.is_connected() and "SIGKILL" in window.message(), timeout=1_000)
-    assert time.monotonic() - t0 < 1.0
-    assert "killed by signal 9 (SIGKILL)" in window.message() and "exit status" not in window.message()
-    assert window.connection_label.text() == "Daemon not running"
-    restart = window.banner.action("Restart")
-    assert restart is not None
-    qtbot.mouseClick(restart, Qt.MouseButton.LeftButton)
-    assert window.daemon.running and window.connection_label.text() == "Starting daemon…"
-    assert window.message() == ""  # (coming up again is the Start daemon test's: not waited for here)
-    window.close()
-    assert not window.daemon.running
 
 
 def test_a_debug_model_daemon_with_a_small_buffer_answers_a_burst_from_the_panel(

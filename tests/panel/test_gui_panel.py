@@ -7,6 +7,8 @@ to check that streamed chunks reach the preview player intact and in order.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -229,14 +231,17 @@ def test_a_daemon_that_cannot_start_says_why(qtbot, tmp_path):
 
 def test_the_panel_starts_a_daemon_notices_it_stop_and_recovers(qtbot, tmp_path):
     port = free_udp_port()
-    out = tmp_path / "loops"
-    options = DaemonOptions(model="debug", out=str(out), device="cpu")
+    out = tmp_path / "my loops"
+    options = DaemonOptions(model="debug", out=str(tmp_path / "default"), device="cpu")
     window, _device = open_panel(qtbot, tmp_path, "127.0.0.1", port, daemon_options=options)
-    assert window.start_daemon_button.isVisible()
+    assert window.start_daemon_button.isVisible() and window.connection.folder_button.isVisible()
+    window.connection.set_daemon_out(str(out))  # what Folder… does with the folder picked
+    assert str(out) in window.start_daemon_button.toolTip()
     qtbot.mouseClick(window.start_daemon_button, Qt.MouseButton.LeftButton)
     assert window.daemon.running and not window.start_daemon_button.isVisible()
-    qtbot.waitUntil(window.is_connected, timeout=int(START_TIMEOUT_S * 1000))
+    qtbot.waitUntil(lambda: window.is_connected() and bool(window.out_dir), timeout=int(START_TIMEOUT_S * 1000))
     assert window.connection_label.text() == "Connected"
+    assert Path(window.out_dir) == out.resolve()  # the daemon writes where the user chose
 
     fill_form(window, qtbot, "first loop")
     before = set(window.jobs)
@@ -245,15 +250,20 @@ def test_the_panel_starts_a_daemon_notices_it_stop_and_recovers(qtbot, tmp_path)
     qtbot.waitUntil(lambda: window.jobs[rid].state == "done", timeout=GENERATE_TIMEOUT_MS)
     first = window.results.paths()[0]
 
-    window.daemon.kill()  # the daemon crashes
-    qtbot.waitUntil(lambda: not window.is_connected(), timeout=15_000)
+    os.kill(window.daemon.pid, signal.SIGKILL)  # the daemon crashes: said within a second, in words
+    t0 = time.monotonic()
+    qtbot.waitUntil(lambda: not window.is_connected() and "SIGKILL" in window.message(), timeout=1_000)
+    assert time.monotonic() - t0 < 1.0
     assert window.connection_label.text() == "Daemon not running"
-    assert "has stopped" in window.message()
+    assert "has stopped: it was killed by signal 9 (SIGKILL)" in window.message()
+    assert "exit status" not in window.message()
     assert not window.generate_button.isEnabled() and window.start_daemon_button.isVisible()
 
-    qtbot.mouseClick(window.start_daemon_button, Qt.MouseButton.LeftButton)  # ...and comes back
+    restart = window.banner.action("Restart")  # ...and comes back from the banner's Restart
+    assert restart is not None
+    qtbot.mouseClick(restart, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(window.is_connected, timeout=int(START_TIMEOUT_S * 1000))
-    assert window.generate_button.isEnabled()
+    assert window.generate_button.isEnabled() and window.message() == ""
 
     # a fresh panel lists the earlier loop from the daemon's history (it survived the restart)
     other, _ = open_panel(qtbot, tmp_path, "127.0.0.1", port, name="second")
