@@ -25,7 +25,7 @@ MIN_NUMERATOR = 1
 MAX_NUMERATOR = 32
 ALLOWED_DENOMINATORS = (1, 2, 4, 8, 16, 32)
 
-_TIME_SIGNATURE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_TIME_SIGNATURE_RE = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$", re.ASCII)  # ASCII digits only: int() also reads "٤"
 
 Number = int | float | Fraction
 

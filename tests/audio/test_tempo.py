@@ -51,7 +51,7 @@ def test_time_signature_parse(text: str, num: int, den: int, quarters: Fraction)
 
 
 @pytest.mark.parametrize(
-    "text", ["4/3", "0/4", "33/4", "4/64", "4/0", "abc", "4/4/4", "", "4", "-4/4", "4.0/4"]
+    "text", ["4/3", "0/4", "33/4", "4/64", "4/0", "abc", "4/4/4", "", "4", "-4/4", "4.0/4", "٤/٤", "４/４"]
 )
 def test_time_signature_parse_errors(text: str) -> None:
     with pytest.raises(LoopError) as info:
