@@ -161,3 +161,15 @@ def test_a_checkpoint_loads_without_sentencepiece(tmp_path, monkeypatch):
     engine = load_engine(str(tmp_path), device="cpu")
     ids = engine.text_inputs("deep house", 1)["input_ids"][0].tolist()
     assert ids[-1] == 1 and 2 not in ids  # every letter known, </s> last
+
+
+def test_saved_stereo_checkpoint_loads_by_path(tmp_path):
+    """A stereo release saved with save_pretrained (audio_channels 2, 8 codebooks) passes the config check
+    and loads as a stereo engine."""
+    model = build_random_model(ARCHS["debug-stereo"], seed=4)
+    model.save_pretrained(tmp_path)
+    byte_tokenizer().save_pretrained(tmp_path)
+    engine = load_engine(str(tmp_path), device="cpu")
+    assert (engine.channels, engine.num_codebooks, engine.melody) == (2, 8, True)
+    ref = model.state_dict()["decoder.lm_heads.7.weight"]
+    assert torch.equal(engine.model.state_dict()["decoder.lm_heads.7.weight"], ref)
