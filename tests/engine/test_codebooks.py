@@ -29,6 +29,15 @@ def random_engine(arch: Arch) -> Engine:
                   dtype=torch.float32, name=arch.name)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models (GEMV-sized ops): one thread is fastest, and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def debug_stereo() -> Engine:
     return load_engine("debug-stereo", device="cpu")

@@ -205,7 +205,16 @@ def stereo_engine():
     return load_engine("debug-stereo")
 
 
-def test_stereo_take_streams_like_one_full_decode(stereo_engine):
+@pytest.fixture
+def one_thread():
+    """A tiny model and codec: one thread is fastest, and immune to a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_stereo_take_streams_like_one_full_decode(stereo_engine, one_thread):
     """A stereo continuation streamed while the decode loop generates it: chunks are (takes, 2, n), the
     prompt is context only, and each channel matches one full decode of the take."""
     engine, p, n = stereo_engine, 30, 80
@@ -229,7 +238,7 @@ def test_stereo_take_streams_like_one_full_decode(stereo_engine):
     assert np.abs(full[:, 0] - full[:, 1]).max() > 1e-3
 
 
-def test_stereo_stream_decode_helper(stereo_engine):
+def test_stereo_stream_decode_helper(stereo_engine, one_thread):
     frames = 80
     codes = torch.randint(0, CODEBOOK_SIZE, (BATCH, 8, frames), generator=torch.Generator().manual_seed(6))
     full = stereo_engine.decode_codes(codes)
