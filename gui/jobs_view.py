@@ -108,6 +108,7 @@ class JobRow(QFrame):
         self.error.setText(text)
         self.error.setToolTip(text)
         self.error.show()
+        self.layout().setAlignment(self.cancel, Qt.AlignmentFlag.AlignTop)  # Dismiss stays in view
         self.cancel.setEnabled(True)
         self.cancel.setText("Dismiss")
         self.cancel.setObjectName("")

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import soundfile as sf
-from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtCore import QRect, QSettings, Qt
 from PyQt6.QtWidgets import QApplication
 
 from bridge.audio.io import write_wav_unique
@@ -200,6 +200,8 @@ def test_an_error_from_the_daemon_is_shown_as_readable_text(qtbot, panel, tmp_pa
     assert "Melody clip:" in message and str(clip) in message and "bad_path" not in message
     row = window.jobs_view.row(rid)
     assert row.status.text() == "Failed" and "The clip could not be used" in row.error.text()
+    # the jobs area lays the failed row out (it scrolls past its maximum height) before a user could click
+    qtbot.waitUntil(lambda: row.cancel.visibleRegion().boundingRect() == row.cancel.rect() != QRect())
     qtbot.mouseClick(row.cancel, Qt.MouseButton.LeftButton)  # Dismiss
     assert window.jobs_view.row(rid) is None
     window.form.clip.set_clip("")
