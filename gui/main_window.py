@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
     def _tab_order(self) -> None:
         """Tab goes down the form, through the actions, into the results, the preview bar, the header."""
         f, g, c, p = self.form, self.form.grid, self.form.clip, self.preview
+        cf, of, lib = self.compose.clock_follow, self.compose.output_format, self.library
         for button in (g.earlier, g.later):  # the nudge box's own arrows do the same from the keyboard
             button.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         checked_mode = next((b for b in f.mode_buttons.values() if b.isChecked()), None)
@@ -210,12 +211,16 @@ class MainWindow(QMainWindow):
                 f.prompt, f.bpm, f.bars, f.time_signature, f.seed, f.seed_lock, f.variations, g.mode, g.shift,
                 f.advanced_toggle, f.temperature, f.top_k, f.top_p, f.cfg, f.reset_advanced,
                 c.browse, c.clear, checked_mode, f.clip_bpm, f.prompt_seconds, f.use_region, f.region_start,
-                f.region_end,
+                f.region_end, cf.enabled_box, cf.ports, of.toggle, of.sample_rate, of.bit_depth, of.normalize,
+                getattr(of, "channels", None),
                 self.generate_button, self.variations_button, self.continue_button, self.cancel_button,
                 self.midi_learn,
+                lib.search, lib.bpm, lib.bars, lib.favourites_only, lib.show_hidden,
                 self.browse.autoplay, self.results_part.copy_path_button, self.open_folder_button, self.results,
+                lib.again_button, lib.favourite_button, lib.hide_button, lib.filter_button,
+                self.history.load_button,
                 p.play, p.stop, p.loop, p.stream, p.volume, p.device,
-                self.start_daemon_button, self.connect_button,
+                self.start_daemon_button, self.connection.folder_button, self.connect_button,
             )
         )  # fmt: skip
 
