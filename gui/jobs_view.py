@@ -26,7 +26,7 @@ from gui.widgets import ElidedLabel
 
 ACTIVE_ROW_STATES = ("sending", *ACTIVE_STATES)  # "sending": no ack yet, the panel's own state
 FINISHED_ROW_MS = 2500  # a finished job's row stays this long (an error stays until dismissed)
-MAX_JOBS_HEIGHT = 170  # px: about two and a half rows; more rows scroll
+MAX_JOBS_HEIGHT = 140  # px: two rows in full; more rows scroll (the results keep their room)
 
 
 class JobRow(QFrame):
