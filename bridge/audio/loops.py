@@ -17,6 +17,7 @@ from bridge.limits import DEFAULT_LOUDNESS_LUFS, DEFAULT_PEAK_DBFS
 
 DEFAULT_FADE_SECONDS = 0.05  # seconds of equal-power crossfade at the loop seam
 LOUDNESS_BLOCK_SECONDS = 0.4  # seconds: pyloudnorm's gating block; shorter audio has no loudness
+LEVEL_TOLERANCE_DB = 0.5  # a loop this far under its loudness target was held down by the peak ceiling
 
 
 def equal_power_gains(fade_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +90,9 @@ def apply_peak_ceiling(audio: np.ndarray, peak_dbfs: float = DEFAULT_PEAK_DBFS) 
 
 
 def integrated_loudness(audio: np.ndarray, sr: int) -> float:
-    """Integrated loudness in LUFS; -inf for silence or audio shorter than one 0.4 s gating block."""
+    """Integrated loudness in LUFS of all channels together (BS.1770 sums the channels' power, so a mono
+    signal in both channels reads 3 dB louder than alone); -inf for silence or audio shorter than one 0.4 s
+    gating block."""
     array = _float_array(audio)
     _require_finite(array)
     if array.ndim not in (1, 2):
@@ -152,3 +155,31 @@ def finish_loop(
     if loudness_lufs is not None:
         return normalize_loudness(y, sr, loudness_lufs, peak_dbfs)
     return apply_peak_ceiling(y, peak_dbfs) if np.abs(y).max() > 1.0 else y
+
+
+def level_report(audio: np.ndarray, sr: int, target_lufs: float | None) -> dict[str, float | bool | None]:
+    """A finished loop's level: `lufs` (None for silence or audio too short to measure), its sample
+    `peak_dbfs`, and `ceiling_won`: the loop stayed under `target_lufs` because the peak ceiling capped the
+    gain (loud or noisy takes: -14 LUFS would clip, so the file comes out quieter)."""
+    array = _float_array(audio)
+    lufs = integrated_loudness(array, sr)
+    peak = float(np.max(np.abs(array))) if array.size else 0.0
+    measured = math.isfinite(lufs)
+    return {
+        "lufs": lufs if measured else None,
+        "peak_dbfs": 20.0 * math.log10(peak) if peak > 0 else None,
+        "ceiling_won": bool(target_lufs is not None and measured and lufs < target_lufs - LEVEL_TOLERANCE_DB),
+    }
+
+
+def level_line(report: dict, target_lufs: float | None, peak_dbfs: float) -> str:
+    """`level_report` in words: '-14.0 LUFS, peak -3.2 dBFS', and why when the target was not reached."""
+    lufs, peak = report.get("lufs"), report.get("peak_dbfs")
+    text = "silent or too short to measure" if lufs is None else f"{lufs:.1f} LUFS"
+    if peak is not None:
+        text += f", peak {peak:.1f} dBFS"
+    if report.get("ceiling_won"):
+        text += f": the {peak_dbfs:g} dBFS peak ceiling held it under the {target_lufs:g} LUFS target"
+    elif target_lufs is None:
+        text += " (not normalised)"
+    return text
