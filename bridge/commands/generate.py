@@ -18,6 +18,7 @@ from bridge.audio.beats import GridError
 from bridge.audio.chunks import write_chunk
 from bridge.audio.grid import summary_line
 from bridge.audio.io import AudioError
+from bridge.audio.loops import level_line
 from bridge.audio.tempo import LoopError
 from bridge.commands import CliError, generate_values, writable_folder
 from bridge.commands.model import resolve_model_name
@@ -46,17 +47,27 @@ def run(args: argparse.Namespace) -> int:
     on_chunk = chunk_writer(args.stream_dir, request.variations) if args.stream_dir else None
     engine = load_engine(resolve_model_name(args.model), device=args.device, dtype=args.dtype)
     log.info("loaded %r", engine)
-    result = render(
-        engine,
-        request,
-        args.out,
-        backend=args.engine,
-        on_progress=progress_bar(not args.quiet),
-        on_chunk=on_chunk,
-        cancel=threading.Event(),
-    )
+    written: list[Path] = []  # takes published so far: printed even when a later one fails
+    try:
+        result = render(
+            engine,
+            request,
+            args.out,
+            backend=args.engine,
+            on_progress=progress_bar(not args.quiet),
+            on_chunk=on_chunk,
+            cancel=threading.Event(),
+            on_file=written.append,
+        )
+    except BaseException:  # e.g. the disk filled up at take 3 of 4: takes 1 and 2 are complete files
+        for path in written:
+            print(path)
+        raise
     for report in result.grid:
         print(f"grid: {summary_line(report)}", file=sys.stderr)
+    for report in result.grid:  # the loudness reached, and when the peak ceiling won over the target
+        line = level_line(report, request.loudness_lufs, request.peak_dbfs)
+        print(f"level: take {report['take']}: {line}", file=sys.stderr)
     for path in result.paths:
         print(path)
     return 0

@@ -13,6 +13,8 @@ from bridge.audio.loops import (
     equal_power_gains,
     fold_tail,
     integrated_loudness,
+    level_line,
+    level_report,
     normalize_loudness,
     remove_dc,
     typical_step,
@@ -162,3 +164,18 @@ def test_apply_peak_ceiling() -> None:
     np.testing.assert_array_equal(apply_peak_ceiling(quiet, 0.0), quiet)  # never scales up
     with pytest.raises(LoopError, match="NaN"):
         apply_peak_ceiling(np.array([np.nan]), 0.0)
+
+
+def test_level_report_says_when_the_peak_ceiling_won_over_the_loudness_target():
+    sr = 44100
+    clicks = np.zeros((2, 4 * sr), dtype=np.float32)
+    clicks[:, :: sr // 4] = 0.9  # sparse full-scale clicks: -14 LUFS would put their peaks far over 0 dBFS
+    quiet = normalize_loudness(clicks, sr, -14.0, -1.0)
+    report = level_report(quiet, sr, -14.0)
+    assert report["ceiling_won"] and report["lufs"] < -20 and abs(report["peak_dbfs"] + 1.0) < 0.01
+    assert "peak ceiling held it under the -14 LUFS target" in level_line(report, -14.0, -1.0)
+    noise = np.random.default_rng(0).normal(0, 0.05, (2, 4 * sr)).astype(np.float32)
+    fine = level_report(normalize_loudness(noise, sr, -14.0, -1.0), sr, -14.0)
+    assert not fine["ceiling_won"] and abs(fine["lufs"] + 14.0) < 0.1
+    assert level_line(fine, -14.0, -1.0).startswith("-14.0 LUFS, peak ")
+    assert level_report(np.zeros((1, sr)), sr, -14.0) == {"lufs": None, "peak_dbfs": None, "ceiling_won": False}

@@ -12,6 +12,8 @@ import soundfile as sf
 import bridge.commands
 import bridge.commands.generate
 import bridge.commands.serve
+import bridge.pipeline
+from bridge.audio.io import AudioError
 from bridge.cli import build_parser, main
 
 ONE_BAR = ("generate", "x", "--bpm", "120", "--bars", "1", "--model", "debug", "--quiet")
@@ -131,3 +133,29 @@ def test_a_clip_too_short_to_use_is_refused(capsys, tmp_path, no_model, frames):
         assert code == 2
         line = one_error_line(err)
         assert line.startswith(f"error: {option}: short.wav holds only ") and "at least 250 ms" in line
+
+
+def test_a_full_disk_at_take_3_prints_the_two_complete_takes_then_the_error(capsys, tmp_path, monkeypatch):
+    real, calls = bridge.pipeline.write_wav_unique, []
+
+    def fill_up(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise AudioError("take 3: cannot write audio: no space left on device")
+        return real(*a, **k)
+
+    monkeypatch.setattr(bridge.pipeline, "write_wav_unique", fill_up)
+    code, out, err = run(capsys, *ONE_BAR, "--out", str(tmp_path), "--variations", "4")
+    assert code == 2
+    printed = out.split()
+    assert len(printed) == 2 and all(p.endswith(f"_v{i}.wav") for p, i in zip(printed, (1, 2), strict=True))
+    assert all(sf.info(p).frames > 0 for p in printed)
+    assert one_error_line(err) == "error: take 3: cannot write audio: no space left on device"
+
+
+def test_the_loudness_reached_is_reported_per_take(capsys, tmp_path):
+    code, _, err = run(capsys, *ONE_BAR, "--out", str(tmp_path), "--variations", "2")
+    assert code == 0
+    levels = [line for line in err.splitlines() if line.startswith("level: ")]
+    assert [line.split(":")[1] for line in levels] == [" take 1", " take 2"]
+    assert all(" LUFS, peak " in line for line in levels), levels
