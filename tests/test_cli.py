@@ -14,9 +14,9 @@ import pytest
 import soundfile as sf
 
 import bridge.commands.generate
+from bridge import pipeline
 from bridge.audio.tempo import TimeSignature, loop_samples
 from bridge.cli import COMMANDS, build_parser, main
-from bridge.engine.engine import Engine
 from bridge.engine.streaming import snr_db
 from bridge.engine.types import HOP
 from bridge.pipeline import loop_plan
@@ -131,18 +131,23 @@ def test_silent_and_nan_clips_name_the_problem(capsys, tmp_path):
 
 
 def test_stream_dir_gets_every_chunk_before_the_loop_is_finished(capsys, tmp_path, monkeypatch):
-    """--stream-dir: chunk-NNNN.wav files at 32 kHz, all written while generating (before the final decode),
-    tiling exactly the generated audio, which they match."""
+    """--stream-dir: chunk-NNNN.wav files at 32 kHz, all written while generating (before the loop is
+    written; the streamed audio is the take, not decoded a second time), tiling exactly the generated
+    audio, which they match."""
     stream = tmp_path / "stream"
     seen: dict = {}
-    decode = Engine.decode_codes
+    generate_codes, write_wav_unique = pipeline.generate_codes, pipeline.write_wav_unique
 
-    def watching_decode(self, codes):
+    def watching_generate(engine, *args, **kwargs):
+        seen["engine"], seen["codes"] = engine, generate_codes(engine, *args, **kwargs)
+        return seen["codes"]
+
+    def watching_write(*args, **kwargs):
         seen["chunks"] = sorted(p.name for p in stream.glob("*.wav"))
-        seen["audio"] = decode(self, codes)
-        return seen["audio"]
+        return write_wav_unique(*args, **kwargs)
 
-    monkeypatch.setattr(Engine, "decode_codes", watching_decode)
+    monkeypatch.setattr(pipeline, "generate_codes", watching_generate)
+    monkeypatch.setattr(pipeline, "write_wav_unique", watching_write)
     code, out, err = run(capsys, *ONE_BAR, "--out", str(tmp_path / "out"), "--stream-dir", str(stream))
     assert code == 0, err
     names = sorted(p.name for p in stream.iterdir())
@@ -153,7 +158,8 @@ def test_stream_dir_gets_every_chunk_before_the_loop_is_finished(capsys, tmp_pat
     streamed = np.concatenate([a for a, _ in parts])
     n_frames = loop_plan(GenerationRequest(prompt="x", bpm=120, bars=1)).frames
     assert len(streamed) == n_frames * HOP
-    assert snr_db(seen["audio"][0], streamed) > 60  # 16-bit previews of the same audio (~89 dB here)
+    full = np.asarray(seen["engine"].decode_codes(seen["codes"])).reshape(-1)  # one full decode, mono
+    assert snr_db(full, streamed) > 60  # 16-bit previews of the same audio (~89 dB here)
 
 
 def test_stream_dir_writes_every_take(capsys, tmp_path):
