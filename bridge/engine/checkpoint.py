@@ -108,7 +108,11 @@ def check_config(cfg: dict, name: str) -> CheckpointInfo:
         problems.append(f"audio_channels {channels!r}")
     if rate != SAMPLE_RATE:
         problems.append(f"a {rate!r} Hz codec (not {SAMPLE_RATE})")
-    elif not isinstance(ratios, (list, tuple)) or math.prod(ratios) != HOP:
+    elif (
+        not isinstance(ratios, (list, tuple))
+        or not all(isinstance(r, int) for r in ratios)
+        or math.prod(ratios) != HOP
+    ):
         problems.append(f"codec upsampling_ratios {ratios!r} (hop not {HOP})")
     if codec_channels != 1:
         problems.append(f"a {codec_channels!r}-channel codec (stereo releases code each channel apart)")
