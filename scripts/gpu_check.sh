@@ -15,11 +15,16 @@
 #               figures): tests/test_gpu_check.py runs it so the script is known to work.
 # environment:
 #   GPU_CHECK_PYTHON  use this interpreter as it is (torch and the project's dependencies already
-#                     installed; run from the repo root, nothing is installed). The dry-run test sets it.
+#                     installed; run from the repo root; nothing is installed but WHEELS). The dry-run test
+#                     sets it.
 #   PYTHON            the interpreter a fresh venv is made from [python3]
 #   GPU_CHECK_VENV    where that venv goes [/tmp/musicgen-gpu-venv]
 #   TORCH             the PyTorch requirement [torch==2.13.0: from PyPI on Linux x86-64, the CUDA build]
-#   WHEELS            a folder of wheels for a machine without network (pip --no-index --find-links)
+#   WHEELS            a folder of wheels for a machine without network: with a venv, pip --no-index
+#                     --find-links WHEELS; with GPU_CHECK_PYTHON, the wheels are installed with --no-deps
+#                     into /tmp/musicgen-gpu-site, put first on PYTHONPATH (e.g. a machine whose python3
+#                     has CUDA torch but an older transformers: carry transformers==5.24.0 and what the
+#                     project needs beyond it, e.g. soxr, soundfile, pyloudnorm, python-osc)
 #   GPU_CHECK_DEVICE  [cuda; cpu for --dry-run]   GPU_CHECK_ARCHS  bench archs, space-separated
 # exit status: 0 when every test passed and every bench ran; 1 otherwise; 2 on bad usage; 3 when the
 # set-up failed (no CUDA device, install error).
@@ -27,7 +32,7 @@
 set -uo pipefail
 
 if [[ $# -lt 1 || $1 == -* ]]; then
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 OUT_ARG=$1
@@ -72,7 +77,13 @@ say "repo $REPO, out $OUT, device $DEVICE, dry run $DRY, bench archs: $ARCHS"
 # ------------------------------------------------------------------------------------------- set-up
 if [[ -n ${GPU_CHECK_PYTHON:-} ]]; then
     PY=$GPU_CHECK_PYTHON
-    say "using $PY as it is"
+    if [[ -n ${WHEELS:-} ]]; then
+        SITE=/tmp/musicgen-gpu-site
+        say "installing the wheels in $WHEELS into $SITE for $PY"
+        "$PY" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$SITE" "$WHEELS"/*.whl || exit 3
+        export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+    fi
+    say "using $PY"
 else
     VENV=${GPU_CHECK_VENV:-/tmp/musicgen-gpu-venv}
     PIP_FROM=()
