@@ -86,12 +86,13 @@ def open_clip(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[int]:
         os.close(fd)
 
 
-def _info(path: Path, handle: sf.SoundFile) -> AudioInfo:
-    """The header's facts, refusing empty audio and a header that declares more than MAX_CLIP_SAMPLES."""
+def _info(path: Path, handle: sf.SoundFile, limited: bool = True) -> AudioInfo:
+    """The header's facts, refusing empty audio and (if `limited`) a header that declares more than
+    MAX_CLIP_SAMPLES."""
     frames, channels, rate = int(handle.frames), int(handle.channels), int(handle.samplerate)
     if frames <= 0 or rate <= 0 or channels <= 0:
         raise AudioError(f"{path} contains no audio (0 frames)")
-    if frames * channels > MAX_CLIP_SAMPLES:  # checked before decoding: a tiny FLAC can declare hours
+    if limited and frames * channels > MAX_CLIP_SAMPLES:  # checked before decoding: a tiny FLAC can declare hours
         raise AudioError(
             f"{path} declares {frames} frames x {channels} channels; clips are limited to "
             f"{MAX_CLIP_SAMPLES} samples in all (about {MAX_CLIP_SAMPLES // (48000 * 2 * 60)} min of "
@@ -143,7 +144,7 @@ def _span(
         most = max(1, math.ceil(max_seconds * info.sample_rate))
         if stop - start > most:
             start, stop = (stop - most, stop) if from_end else (start, start + most)
-    if (stop - start) * info.channels > MAX_DECODE_SAMPLES:
+    if max_seconds is not None and (stop - start) * info.channels > MAX_DECODE_SAMPLES:
         raise AudioError(
             f"{info.path}: {(stop - start) / info.sample_rate:.1f} s of {info.channels} channels is more "
             f"than one clip may decode ({MAX_DECODE_SAMPLES} samples); choose a shorter region"
@@ -163,15 +164,17 @@ def read_audio(
     """Decode a file (or only the `region`, in seconds) to float32 (channels, samples) and its rate.
 
     Only what is needed is decoded: at most `max_seconds` of the region, its first ones, or its last
-    ones with `from_end` (a continuation needs the region's tail). The header's size is checked before
-    anything is decoded. Rejects NaN/inf samples and, unless `require_signal` is False, silence:
+    ones with `from_end` (a continuation needs the region's tail). With `max_seconds` (a request's clip)
+    the header is checked against MAX_CLIP_SAMPLES before anything is decoded, and the span against
+    MAX_DECODE_SAMPLES; without it (`musicgen-bridge grid` on the user's own recording) only the file
+    size limit applies. Rejects NaN/inf samples and, unless `require_signal` is False, silence:
     conditioning a model on either gives garbage, so the user hears about it up front.
     """
     path = Path(path).expanduser()
     with open_clip(path, max_bytes) as fd:
         try:
             with sf.SoundFile(fd, closefd=False) as handle:
-                info = _info(path, handle)
+                info = _info(path, handle, limited=max_seconds is not None)
                 start, stop = _span(info, region, max_seconds, from_end)
                 if start:
                     handle.seek(start)
