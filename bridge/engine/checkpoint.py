@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import huggingface_hub
-import transformers as tf
 
 from bridge.engine.types import HOP, SAMPLE_RATE, ModelError
 
@@ -31,6 +30,11 @@ SUPPORTED = (
 # model.safetensors.index.json), tokenizer.json, tokenizer_config.json, special_tokens_map.json and
 # preprocessor_config.json. A full download also fetches several GB of legacy .bin weights.
 INCLUDE = ('"*.json"', '"*.safetensors"')
+# transformers' defaults for the keys a config.json may leave out (MusicgenDecoderConfig and
+# MusicgenMelodyDecoderConfig alike; EncodecConfig). Written out because importing those classes costs
+# about a second; tests/engine/test_checkpoint.py checks them against the installed transformers.
+DECODER_DEFAULTS = {"audio_channels": 1, "num_codebooks": 4}
+CODEC_DEFAULTS = {"sampling_rate": 24000, "upsampling_ratios": (8, 5, 4, 2), "audio_channels": 1}
 
 
 @dataclass(frozen=True)
@@ -95,14 +99,9 @@ def check_config(cfg: dict, name: str) -> CheckpointInfo:
     if model_type not in MODEL_TYPES:
         raise ModelError(f"model {name!r} is a {model_type!r} model, not MusicGen; {SUPPORTED}")
     dec, codec = _sub(cfg, "decoder", name), _sub(cfg, "audio_encoder", name)
-    dec_defaults = (
-        tf.MusicgenMelodyDecoderConfig if model_type == "musicgen_melody" else tf.MusicgenDecoderConfig
-    )
-    channels = dec.get("audio_channels", dec_defaults.audio_channels)
-    k = dec.get("num_codebooks", dec_defaults.num_codebooks)
-    rate = codec.get("sampling_rate", tf.EncodecConfig.sampling_rate)
-    ratios = codec.get("upsampling_ratios", tf.EncodecConfig.upsampling_ratios)
-    codec_channels = codec.get("audio_channels", tf.EncodecConfig.audio_channels)
+    dec, codec = {**DECODER_DEFAULTS, **dec}, {**CODEC_DEFAULTS, **codec}
+    channels, k = dec["audio_channels"], dec["num_codebooks"]
+    rate, ratios, codec_channels = codec["sampling_rate"], codec["upsampling_ratios"], codec["audio_channels"]
     problems = []
     if channels not in (1, 2):
         problems.append(f"audio_channels {channels!r}")

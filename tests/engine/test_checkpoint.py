@@ -10,7 +10,13 @@ import pytest
 import transformers as tf
 
 from bridge.engine.archs import ARCHS
-from bridge.engine.checkpoint import check_config, download_command, download_hint
+from bridge.engine.checkpoint import (
+    CODEC_DEFAULTS,
+    DECODER_DEFAULTS,
+    check_config,
+    download_command,
+    download_hint,
+)
 from bridge.engine.loading import build_config, load_engine
 from bridge.engine.types import ModelError
 
@@ -112,3 +118,10 @@ def test_cached_hub_id_is_checked_before_weights(tmp_path, monkeypatch, no_weigh
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelError, match="48000 Hz codec"):
         load_engine("someone/musicgen-48k", device="cpu")
+
+
+def test_written_out_defaults_are_transformers_own():
+    for cls in (tf.MusicgenDecoderConfig, tf.MusicgenMelodyDecoderConfig):
+        assert {k: getattr(cls(), k) for k in DECODER_DEFAULTS} == DECODER_DEFAULTS
+    codec = tf.EncodecConfig()
+    assert {k: getattr(codec, k) for k in CODEC_DEFAULTS} == CODEC_DEFAULTS
