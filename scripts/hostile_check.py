@@ -529,13 +529,18 @@ def case_fifo(run: Run) -> Result:
     answered = {r.rid for r in replies if r.verb in GENERATE_ANSWERS}
     codes = [r.args[1] for r in replies if r.verb == "error" and len(r.args) > 1]
     g.ask("cancel", "f-cancel", answers=("ok", "error"))
+    # the worker too must not be stuck on a FIFO: a plain job after the race runs to its end
+    g.send("generate", "f-after", "prompt", "after", *JOB)
+    after = g.wait(lambda r: r.rid == "f-after" and r.verb in ("done", "error"), run.args.job_timeout)
     late = sum(1 for w in waits if w > 1.0)
-    res.tried = len(sent) + len(waits)
-    res.answered = len(answered & set(sent)) + sum(1 for w in waits if w != float("inf"))
+    res.tried = len(sent) + len(waits) + 1
+    res.answered = len(answered & set(sent)) + sum(1 for w in waits if w != float("inf")) + (after is not None)
     res.measures.update(swaps=swaps[0], generates=len(sent), acked=len({r.rid for r in replies if r.verb == "ack"}),
                         **{c: codes.count(c) for c in sorted(set(codes))},
-                        pings=len(waits), ping_max_s=max(waits, default=0.0), pings_over_1s=late)
+                        pings=len(waits), ping_max_s=max(waits, default=0.0), pings_over_1s=late,
+                        job_after=after.verb if after is not None else None)
     res.bound(late == 0, "every ping answered within 1 s")
+    res.bound(after is not None and after.verb == "done", "a job after the race is done (the worker is free)")
     res.bound(res.lost == 0, "every request answered")
     return run.finish(res, d)
 
