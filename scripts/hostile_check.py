@@ -70,7 +70,7 @@ from bridge.protocol.schema import MAX_DATAGRAM
 REPO = Path(__file__).resolve().parents[1]
 LOCAL = "127.0.0.1"
 JOB = ("bpm", 400.0, "bars", 1, "grid", "off")  # the cheapest job: 1 bar at 400 bpm is 0.6 s of audio
-LONG_JOB = ("bpm", 60.0, "bars", 16, "grid", "off")  # 64 s of audio: still running or waiting when cancelled
+LONG_JOB = ("bpm", 60.0, "bars", 64, "grid", "off")  # 256 s of audio: still running or waiting when cancelled
 GENERATE_ANSWERS = ("ack", "error", "done")
 STOCK_RCVBUF = 106496  # asked for: Linux doubles it to 212,992 bytes, its stock net.core.rmem_default
 
@@ -392,7 +392,7 @@ def case_crosstalk(run: Run) -> Result:
     ask(a, "hello", "hello-a", "name", "app-a", "reply_port", a.port, answers=("welcome",))
     ask(b, "hello", "hello-b", "name", "app-b", "reply_port", b.port, answers=("welcome",))
     # A's job first (it runs), then B's and C's (they wait); the same request id from three apps. Jobs of
-    # 64 s (16 bars at 60 bpm), so all three are still there when B cancels all of its own
+    # 256 s (64 bars at 60 bpm), so all three are still there when B cancels all of its own
     jobs = {}
     for p, prompt in ((a, "alpha"), (b, "bravo"), (c, "charlie")):
         r = ask(p, "generate", "job-1", "prompt", prompt, *LONG_JOB, answers=GENERATE_ANSWERS)
