@@ -287,7 +287,7 @@ class FakeRenderer(Renderer):
                 write_wav_unique(
                     Path(out_dir),
                     f"fake_{request.seed}_v{i + 1}",
-                    np.zeros((1, 320), np.float32),
+                    np.zeros((1, 16000), np.float32),  # 0.5 s: long enough to be continued (MIN_CLIP_SECONDS)
                     32000,
                     "PCM_16",
                 )
