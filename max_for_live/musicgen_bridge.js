@@ -1754,6 +1754,7 @@ PROTOCOL = {
                     "required": false,
                     "default": "4/4",
                     "max_length": 16,
+                    "pattern": " *[0-9]{1,3} */ *[0-9]{1,3} *",
                     "doc": "e.g. 4/4, 3/4, 6/8, 7/8"
                 },
                 {
@@ -1917,6 +1918,18 @@ PROTOCOL = {
                     "doc": "WAV sample format"
                 },
                 {
+                    "name": "channels",
+                    "type": "int",
+                    "required": false,
+                    "default": 0,
+                    "choices": [
+                        0,
+                        1,
+                        2
+                    ],
+                    "doc": "channels of the file: 0 = the model's (mono, or stereo from a stereo checkpoint), 1 = mono (a stereo take downmixed), 2 = stereo (a mono take in both channels)"
+                },
+                {
                     "name": "grid",
                     "type": "string",
                     "required": false,
@@ -2041,7 +2054,7 @@ PROTOCOL = {
         {
             "address": "/musicgen/history",
             "verb": "history",
-            "doc": "recent jobs, newest first, one history reply each",
+            "doc": "recent jobs, newest first, one history reply each: at most limit, and fewer when their bytes would pass the reply budget (16384 bytes per request datagram); page on with offset += count until count is 0",
             "args": [
                 {
                     "name": "request_id",
@@ -2308,7 +2321,7 @@ PROTOCOL = {
         {
             "address": "/musicgen/status",
             "verb": "status",
-            "doc": "key value pairs: daemon (state, queued, running, model, device, dtype, engine, version, clients, uptime) or one job (job, request, state, progress, position, error)",
+            "doc": "key value pairs: daemon (state, queued, running, model, device, dtype, engine, version, clients, uptime, recv_buffer, and counters: datagrams, messages, errors, ignored_replies, errors_unsent, rate_limited, over_budget) or one job (job, request, state, progress, position, error)",
             "args": [
                 {
                     "name": "id",
@@ -2396,6 +2409,7 @@ PROTOCOL = {
         "cancelled": "the job was cancelled",
         "interrupted": "the job was running or waiting when the daemon stopped",
         "shutting_down": "the daemon is shutting down and accepts no new jobs",
+        "rate_limited": "this client sent too many requests of this kind (generate, status/history); wait a moment",
         "io_error": "a file could not be read or written (disk full, permissions, the clip vanished)",
         "model_error": "the model failed on this request",
         "out_of_memory": "the GPU (or CPU) ran out of memory on this request",

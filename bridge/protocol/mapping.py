@@ -85,6 +85,7 @@ REQUEST_FIELDS: tuple[RequestField, ...] = (
     _one("bpm_in_prompt"),
     RequestField("loudness_lufs", ("loudness", "normalize"), _loudness, blame="loudness"),
     RequestField("subtype", ("bit_depth",), _subtype),
+    _one("channels"),
     _one("grid"),
     _one("grid_shift"),
     RequestField("grid_margin_bars", ("grid_margin",)),

@@ -25,8 +25,10 @@ from typing import Any
 from bridge.limits import (  # re-exported: the panel reads the limits from here
     BIT_DEPTHS,
     CFG_RANGE,
+    CHANNEL_CHOICES,
     DEFAULT_BIT_DEPTH,
     DEFAULT_CFG,
+    DEFAULT_CHANNELS,
     DEFAULT_GRID,
     DEFAULT_GRID_MARGIN_BARS,
     DEFAULT_GRID_TOLERANCE_PCT,
@@ -48,6 +50,7 @@ from bridge.limits import (  # re-exported: the panel reads the limits from here
     MAX_SEED,
     MAX_VARIATIONS,
     MIN_BPM,
+    REPLY_BUDGET_BYTES,
     SAMPLE_RATES,
     TEMPERATURE_RANGE,
     TOP_K_RANGE,
@@ -69,6 +72,7 @@ HISTORY_PROMPT_CHARS = 200  # characters of the prompt in a history reply
 HISTORY_ERROR_CHARS = 300  # characters of the error in a history reply
 ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 ID_RULE = "1 to 64 characters from A-Z a-z 0-9 . _ : -"
+TIME_SIG_PATTERN = r" *[0-9]{1,3} */ *[0-9]{1,3} *"  # ASCII digits only: '٤/٤' is not 4/4
 
 
 class ProtocolError(Exception):
@@ -103,6 +107,7 @@ ERRORS: dict[str, str] = {
     "cancelled": "the job was cancelled",
     "interrupted": "the job was running or waiting when the daemon stopped",
     "shutting_down": "the daemon is shutting down and accepts no new jobs",
+    "rate_limited": "this client sent too many requests of this kind (generate, status/history); wait a moment",
     "io_error": "a file could not be read or written (disk full, permissions, the clip vanished)",
     "model_error": "the model failed on this request",
     "out_of_memory": "the GPU (or CPU) ran out of memory on this request",
@@ -127,6 +132,7 @@ class Field:
     low_open: bool = False  # the range excludes `low`
     choices: tuple[Any, ...] | None = None
     max_len: int | None = None
+    pattern: str | None = None  # a string must match it in full, ASCII only (re.ASCII)
 
     def describe(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "type": self.kind, "required": self.required}
@@ -142,6 +148,8 @@ class Field:
             d["choices"] = list(self.choices)
         if self.max_len is not None:
             d["max_length"] = self.max_len
+        if self.pattern is not None:
+            d["pattern"] = self.pattern
         d["doc"] = self.doc
         return d
 
@@ -197,7 +205,7 @@ _GENERATE_FIELDS = (
     _f("prompt", "string", "text description of the loop", default="", max_len=MAX_PROMPT_CHARS),
     _f("bpm", "float", "song tempo, quarter notes per minute", required=True, low=MIN_BPM, high=MAX_BPM),
     _f("bars", "int", "loop length in bars", required=True, low=1, high=MAX_BARS),
-    _f("time_signature", "string", "e.g. 4/4, 3/4, 6/8, 7/8", default="4/4", max_len=16),
+    _f("time_signature", "string", "e.g. 4/4, 3/4, 6/8, 7/8", default="4/4", max_len=16, pattern=TIME_SIG_PATTERN),
     _f("melody", "path", "absolute path of an audio clip whose melody (chroma) steers the loop"),
     _f(
         "melody_bpm",
@@ -238,6 +246,14 @@ _GENERATE_FIELDS = (
     _f("loudness", "float", "integrated loudness target, LUFS", default=DEFAULT_LOUDNESS_LUFS, range=LOUDNESS_RANGE),
     _f("normalize", "bool", "0 = skip loudness normalisation", default=1),
     _f("bit_depth", "string", "WAV sample format", default=DEFAULT_BIT_DEPTH, choices=tuple(BIT_DEPTHS), max_len=8),
+    _f(
+        "channels",
+        "int",
+        "channels of the file: 0 = the model's (mono, or stereo from a stereo checkpoint), 1 = mono (a stereo "
+        "take downmixed), 2 = stereo (a mono take in both channels)",
+        default=DEFAULT_CHANNELS,
+        choices=CHANNEL_CHOICES,
+    ),
     _f(
         "grid",
         "string",
@@ -310,7 +326,9 @@ REQUESTS: dict[str, Message] = {
         ),
         Message(
             "history",
-            "recent jobs, newest first, one history reply each",
+            "recent jobs, newest first, one history reply each: at most limit, and fewer when their bytes "
+            f"would pass the reply budget ({REPLY_BUDGET_BYTES} bytes per request datagram); page on with "
+            "offset += count until count is 0",
             (
                 _f("limit", "int", "how many jobs", default=20, low=1, high=100),
                 _f("offset", "int", "skip this many of the newest", default=0, low=0, high=1_000_000),
@@ -397,7 +415,8 @@ REPLIES: dict[str, Reply] = {
         Reply(
             "status",
             "key value pairs: daemon (state, queued, running, model, device, dtype, engine, version, clients, "
-            "uptime) or one job "
+            "uptime, recv_buffer, and counters: datagrams, messages, errors, ignored_replies, errors_unsent, "
+            "rate_limited, over_budget) or one job "
             "(job, request, state, progress, position, error)",
             (("id", _S, "request id"), ("key", _S, "then its value (s, i or f)")),
             variadic=True,

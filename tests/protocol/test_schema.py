@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from bridge import protocol
 from bridge.request import SUBTYPES, GenerationRequest, RequestError
@@ -18,8 +20,10 @@ def test_import_stays_light():
     assert out.strip() == "set()"
 
 
-def test_table_bounds_are_the_request_objects_bounds():
+def test_table_bounds_are_the_request_objects_bounds(tmp_path):
     """Every numeric generate key's upper bound in the table is exactly where GenerationRequest stops."""
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, np.full(32000, 0.25, dtype=np.float32), 32000)
     generate = next(r for r in json.loads(protocol.to_json())["requests"] if r["verb"] == "generate")
     keys = {k["name"]: k for k in generate["keys"]}
     base = {
@@ -40,7 +44,8 @@ def test_table_bounds_are_the_request_objects_bounds():
         "cfg",
     ):
         spec = keys[field]
-        GenerationRequest(**{**base, field: spec["max"]})
+        with_clip = {**base, "melody": clip} if field == "melody_bpm" else base  # it means nothing without one
+        GenerationRequest(**{**with_clip, field: spec["max"]})
         with pytest.raises(RequestError):
-            GenerationRequest(**{**base, field: spec["max"] + (1 if spec["type"] == "int" else 1e-3)})
+            GenerationRequest(**{**with_clip, field: spec["max"] + (1 if spec["type"] == "int" else 1e-3)})
     assert set(protocol.BIT_DEPTHS.values()) == set(SUBTYPES)

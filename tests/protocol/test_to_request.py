@@ -89,3 +89,16 @@ def test_the_cli_maps_its_options_through_the_same_table():
 def test_the_cli_defaults_are_the_tables():
     args = build_parser().parse_args(["generate", "x", "--bpm", "120", "--bars", "4"])
     assert protocol.request_kwargs(generate_values(args)) == protocol.generation_kwargs(gen("prompt", "x"))
+
+
+def test_channels_reach_the_request_and_only_0_1_2_pass():
+    assert to_generation_request(gen("prompt", "x")).channels == 0  # absent: the model's
+    assert to_generation_request(gen("prompt", "x", "channels", 2)).channels == 2
+    assert to_generation_request(gen("prompt", "x", "channels", 1)).channels == 1
+    for bad in (3, -1):
+        try:
+            gen("prompt", "x", "channels", bad)
+        except protocol.ProtocolError as e:
+            assert e.field == "channels"
+        else:
+            raise AssertionError(f"channels {bad} was accepted")
