@@ -17,8 +17,10 @@ from bridge.audio.tempo import LoopError, TimeSignature, loop_seconds
 from bridge.limits import (
     BIT_DEPTHS,
     CFG_RANGE,
+    CHANNEL_CHOICES,
     DEFAULT_BIT_DEPTH,
     DEFAULT_CFG,
+    DEFAULT_CHANNELS,
     DEFAULT_GRID,
     DEFAULT_GRID_MARGIN_BARS,
     DEFAULT_GRID_TOLERANCE_PCT,
@@ -42,6 +44,7 @@ from bridge.limits import (
     MAX_SEED,
     MAX_VARIATIONS,
     MIN_BPM,
+    MIN_CLIP_SECONDS,
     SAMPLE_RATES,
     SUBTYPES,
     TEMPERATURE_RANGE,
@@ -56,6 +59,7 @@ class RequestError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class GenerationRequest:
     loudness_lufs: float | None = DEFAULT_LOUDNESS_LUFS  # None => no loudness normalisation
     peak_dbfs: float = DEFAULT_PEAK_DBFS
     subtype: str = BIT_DEPTHS[DEFAULT_BIT_DEPTH]
+    channels: int = DEFAULT_CHANNELS  # 0 => the model's (mono or stereo); 1 => downmix; 2 => stereo
     grid: str = DEFAULT_GRID  # off / on / strict: how the take is fitted onto the song's bars
     grid_shift: float = 0.0  # beats the bar line moves: +1 starts the loop one beat later in the take
     grid_margin_bars: int = DEFAULT_GRID_MARGIN_BARS  # bars generated before and after the loop to fit in
@@ -137,6 +142,11 @@ class GenerationRequest:
             raise RequestError("sample_rate", f"must be one of {', '.join(map(str, SAMPLE_RATES))}")
         if self.subtype not in SUBTYPES:
             raise RequestError("subtype", f"must be one of {', '.join(SUBTYPES)}")
+        whole = isinstance(self.channels, int) and not isinstance(self.channels, bool)
+        if not whole or self.channels not in CHANNEL_CHOICES:
+            raise RequestError(
+                "channels", f"must be 0 (the model's), 1 (mono) or 2 (stereo), got {self.channels!r}"
+            )
         if self.loudness_lufs is not None:
             _number("loudness_lufs", self.loudness_lufs, *LOUDNESS_RANGE)
         _number("peak_dbfs", self.peak_dbfs, -40.0, 0.0)
@@ -155,6 +165,11 @@ class GenerationRequest:
                 raise RequestError("region", f"start must be >= 0 and before end, got {start:g}..{end:g}")
             if self.melody is None and self.continue_from is None:
                 raise RequestError("region", "needs a melody or a clip to continue")
+        # options that only mean something with a clip are refused without one, like region above
+        if self.melody_bpm is not None and self.melody is None and self.continue_from is None:
+            raise RequestError("melody_bpm", "needs a melody or a clip to continue")
+        if self.keep_prompt and self.continue_from is None:
+            raise RequestError("keep_prompt", "needs a clip to continue")
         for name in ("melody", "continue_from"):
             path = getattr(self, name)
             if path is not None:
@@ -165,6 +180,12 @@ class GenerationRequest:
             info = probe(path)
         except AudioError as e:
             raise RequestError(name, str(e)) from e
+        if info.duration < MIN_CLIP_SECONDS:
+            raise RequestError(
+                name,
+                f"{path.name} holds only {info.duration * 1000:.0f} ms of audio (a truncated file?); "
+                f"a clip needs at least {MIN_CLIP_SECONDS * 1000:.0f} ms",
+            )
         if self.region is not None and self.region[1] > info.duration + 1.0 / info.sample_rate:
             raise RequestError(
                 "region",

@@ -100,3 +100,14 @@ def test_empty_audio_is_refused(tmp_path):
     sf.write(empty, np.zeros((0, 1), dtype=np.float32), 44100)
     with pytest.raises(RequestError, match="no audio|0 frames|not a readable"):
         make(melody=empty)
+
+
+def test_channels_are_0_1_or_2_and_whole():
+    base = dict(prompt="x", bpm=120.0, bars=1, seed=1)
+    assert GenerationRequest(**base).channels == 0  # the model's
+    assert [GenerationRequest(**base, channels=c).channels for c in (1, 2)] == [1, 2]
+    for bad in (3, -1, 2.0, True, "2"):
+        with pytest.raises(RequestError) as e:
+            GenerationRequest(**base, channels=bad)
+        assert e.value.field == "channels"
+    assert GenerationRequest.from_dict(GenerationRequest(**base, channels=2).to_dict()).channels == 2
