@@ -24,7 +24,7 @@ from pathlib import Path
 from bridge import __version__, protocol
 from bridge.commands import CliError, generate_values
 from bridge.engine.archs import ARCHS, DEFAULT_MODEL
-from bridge.limits import BIT_DEPTHS, DEFAULT_BIT_DEPTH, SAMPLE_RATES
+from bridge.limits import BIT_DEPTHS, DEFAULT_BIT_DEPTH, SAMPLE_RATES, SOCKET_BUFFER
 from bridge.protocol import REQUESTS
 
 __all__ = ["COMMANDS", "CliError", "build_parser", "generate_values", "main"]
@@ -53,9 +53,9 @@ COMMANDS = {
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
+        default="auto",  # as `make demo` and `make serve`: the README's commands work right after the demo
         help=f"hub id, local directory, 'debug' (tiny random weights, no download) or 'auto' "
-        f"({DEFAULT_MODEL} if present locally, else debug) [default: {DEFAULT_MODEL}]",
+        f"({DEFAULT_MODEL} if present locally, else debug, with a warning) [default: auto]",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps [default: auto]")
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 [default: auto]")
@@ -189,6 +189,14 @@ def _add_generate_args(p: argparse.ArgumentParser) -> None:
         default=_key_default("bit_depth"),
         help=_key_help("bit_depth", "WAV sample format"),
     )
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=GENERATE.field("channels").choices,
+        default=_key_default("channels"),
+        help=_key_help("channels", "0 = the model's (stereo checkpoints write stereo), 1 = mono downmix, "
+                       "2 = stereo (a mono model's take in both channels)"),
+    )
     modes = GENERATE.field("grid").choices
     _add_grid_args(p, "--grid-shift", modes, "off: cut as generated; on: fit onto the grid; strict: reject takes too far off")
     p.add_argument(
@@ -299,6 +307,13 @@ def _add_serve_args(p: argparse.ArgumentParser) -> None:
         help="client address or network allowed with --allow-remote (repeatable)",
     )
     p.add_argument("--queue-size", type=int, default=32, help="jobs that may wait [default: 32]")
+    p.add_argument(
+        "--recv-buffer",
+        type=int,
+        default=SOCKET_BUFFER,
+        metavar="BYTES",
+        help="UDP receive buffer to ask the kernel for; what it grants is logged [default: 4 MiB]",
+    )
     p.add_argument(
         "--engine",
         choices=("ours", "transformers"),

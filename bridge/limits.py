@@ -54,6 +54,7 @@ DEFAULT_GRID_TOLERANCE_PCT, GRID_TOLERANCE_RANGE = 5.0, (0.5, 50.0)  # strict: %
 GRID_MAX_ATTEMPTS = 3  # strict: generations per take before the closest one is kept and reported
 
 # The daemon under load and abuse (bridge.daemon.clients, bridge.daemon.budget).
+SOCKET_BUFFER = 4 << 20  # bytes asked for SO_RCVBUF/SO_SNDBUF, so bursts queue instead of dropping
 MAX_CLIENTS = 1024  # client registrations (hellos) kept, least recently seen dropped first
 MAX_WATCHERS = 32  # clients with watch 1 that get copies of other clients' job news
 REPLY_BUDGET_BYTES = 16384  # reply bytes one incoming datagram (a message or a whole bundle) may cause at once

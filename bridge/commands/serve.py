@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             allow_remote=args.allow_remote,
             allow=tuple(args.allow),
             max_queued=args.queue_size,
+            recv_buffer=args.recv_buffer,
         )
         return app.serve(
             options,

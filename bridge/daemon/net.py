@@ -23,10 +23,10 @@ from typing import Any
 
 from bridge import protocol
 from bridge.daemon.jobs import MAX_QUEUED
+from bridge.limits import SOCKET_BUFFER
 
 log = logging.getLogger(__name__)
 
-SOCKET_BUFFER = 4 << 20  # bytes asked for SO_RCVBUF/SO_SNDBUF, so bursts queue instead of dropping
 MIN_RECV_BUFFER = 1024  # bytes: the smallest recv_buffer an option may ask for (tests use small ones)
 
 
