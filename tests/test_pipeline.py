@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np
@@ -16,7 +17,7 @@ from bridge.audio.loops import integrated_loudness, typical_step, wrap_discontin
 from bridge.audio.tempo import TimeSignature, loop_samples
 from bridge.engine.types import HOP, SAMPLE_RATE
 from bridge.limits import GRID_MAX_ATTEMPTS
-from bridge.pipeline import loop_plan, render
+from bridge.pipeline import held_bars, loop_plan, render
 from bridge.request import GenerationRequest
 
 BACKEND = "ours"
@@ -121,6 +122,18 @@ def test_keep_prompt_prepends_the_prompt_audio(debug_engine, tmp_path, clip):
     r = req(continue_from=path, prompt_seconds=2.0, bars=1, keep_prompt=True, sample_rate=32000)
     (out,) = render(debug_engine, r, tmp_path, backend=BACKEND).paths
     assert sf.info(out).frames == 2 * SAMPLE_RATE + loop_samples(1, 120.0, TimeSignature(4, 4), 32000)
+    # named and tagged as what it holds: 4 beats of prompt + 1 bar = 2 bars
+    assert "_120bpm_2bars_" in out.name
+    with sf.SoundFile(out) as f:
+        comment = f.copy_metadata()["comment"]
+    assert " bars=2 " in comment and " beats=8 " in comment and "kept_prompt_beats=4" in comment
+
+
+def test_a_kept_prompt_of_whole_beats_names_fractional_bars():
+    r = GenerationRequest(prompt="x", bpm=120.0, bars=2)
+    assert held_bars(r, 0) == 2
+    assert held_bars(r, 3 * r.sample_rate) == 3.5  # 3 s at 120 bpm = 6 beats = 1.5 bars of 4/4
+    assert held_bars(replace(r, time_signature="7/8"), r.sample_rate // 2) == 2 + 1 / 3.5
 
 
 def test_progress_is_monotonic_and_ends_at_one(debug_engine, tmp_path):
@@ -214,7 +227,7 @@ def _fake_takes(monkeypatch, factors: list[float], seeds: list[int]) -> None:
         n = plan.frames * HOP
         audio = np.zeros(n, np.float32)
         audio[: min(n, len(take.audio))] = take.audio[:n]
-        return np.repeat(audio[None], batch, axis=0)  # as Engine.decode_codes: (batch, samples)
+        return np.repeat(audio[None, None], batch, axis=0)  # as Engine.decode_codes: (batch, 1, samples)
 
     monkeypatch.setattr(pipeline, "_generate", fake_generate)
 

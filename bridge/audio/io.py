@@ -107,7 +107,7 @@ def format_bpm(bpm: float) -> str:
         raise AudioError(str(e)) from None
 
 
-def output_stem(prompt: str, bpm: float, bars: int, seed: int, take: int | None = None) -> str:
+def output_stem(prompt: str, bpm: float, bars: float, seed: int, take: int | None = None) -> str:
     """`bridge.names.output_stem`, refusing a bad tempo with AudioError like the rest of this module."""
     try:
         return names.output_stem(prompt, bpm, bars, seed, take)

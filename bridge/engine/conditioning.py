@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from bridge.audio.io import read_audio, resample, to_mono
+from bridge.audio.channels import match_channels
+from bridge.audio.io import read_audio, resample
 from bridge.audio.stretch import time_stretch
 from bridge.audio.tempo import whole_beats_seconds
 from bridge.engine.chroma import CHROMA_LENGTH, align_melody, chroma_onehot
 from bridge.engine.engine import Engine
 from bridge.engine.types import FRAME_RATE, HOP, SAMPLE_RATE, ModelError
+from bridge.limits import MAX_MELODY_SECONDS, PROMPT_MARGIN_SECONDS
 from bridge.request import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -53,37 +55,41 @@ class Conditioning:
         return 0 if self.prompt_codes is None else int(self.prompt_codes.shape[-1])
 
 
-def prompt_clip(request: GenerationRequest) -> np.ndarray:
-    """The continuation prompt, mono 32 kHz at the song tempo: the last whole beats of the clip region, as
-    many as fit in prompt_seconds of the song.
+def prompt_clip(request: GenerationRequest, channels: int = 1) -> np.ndarray:
+    """The continuation prompt at 32 kHz and the song tempo, (samples,) for a mono model or (2, samples)
+    for a stereo one (a stereo clip keeps its channels, a mono clip feeds both; a mono model hears the
+    downmix): the last whole beats of the clip region, as many as fit in prompt_seconds of the song.
 
     A clip at its own tempo (melody_bpm) is time-stretched to the song tempo first: the model continues
     what it hears at the tempo it hears it. Leading samples are trimmed to a whole number of EnCodec
     frames, so the prompt still *ends* exactly at the region end and the continuation starts on the beat.
     """
     assert request.continue_from is not None
-    audio, sr = read_audio(request.continue_from, request.region)
-    mono = resample(to_mono(audio), sr, SAMPLE_RATE)
+    # only the region's tail the prompt can use: prompt_seconds at the song tempo, in clip seconds
+    needed = request.prompt_seconds * request.bpm / request.clip_bpm + PROMPT_MARGIN_SECONDS
+    audio, sr = read_audio(request.continue_from, request.region, max_seconds=needed, from_end=True)
+    clip = resample(match_channels(audio, channels), sr, SAMPLE_RATE)  # (channels, samples)
     ratio = request.clip_bpm / request.bpm  # song-tempo seconds per second of the clip
-    available = len(mono) / SAMPLE_RATE * ratio  # the region's length once at the song tempo
+    available = clip.shape[-1] / SAMPLE_RATE * ratio  # the region's length once at the song tempo
     seconds = float(whole_beats_seconds(min(request.prompt_seconds, available), request.bpm))
     if ratio != 1.0:
-        source = min(len(mono), int(round(seconds / ratio * SAMPLE_RATE)))  # the same beats in the clip
+        source = min(clip.shape[-1], int(round(seconds / ratio * SAMPLE_RATE)))  # the same beats in the clip
         if not 0.5 <= ratio <= 2.0:
             log.warning(
                 "continuation clip stretched by %.2fx to the song tempo: transients will smear", ratio
             )
-        mono = time_stretch(mono[len(mono) - source :], ratio)
-    n = (min(int(round(seconds * SAMPLE_RATE)), len(mono)) // HOP) * HOP
+        clip = time_stretch(clip[:, clip.shape[-1] - source :], ratio)  # the same frames in every channel
+    n = (min(int(round(seconds * SAMPLE_RATE)), clip.shape[-1]) // HOP) * HOP
     if n < HOP:
         raise ModelError("the clip to continue is shorter than one beat / one codec frame")
-    return np.ascontiguousarray(mono[len(mono) - n :], dtype=np.float32)
+    prompt = clip[:, clip.shape[-1] - n :]
+    return np.ascontiguousarray(prompt[0] if channels == 1 else prompt, dtype=np.float32)
 
 
 def load_melody(request: GenerationRequest, start_seconds: float) -> Melody:
     """The melody clip's chroma, to be retimed to the song tempo and looped from `start_seconds`."""
     assert request.melody is not None
-    audio, sr = read_audio(request.melody, request.region)
+    audio, sr = read_audio(request.melody, request.region, max_seconds=MAX_MELODY_SECONDS)  # loops after
     return Melody(
         chroma_onehot(audio, sr), audio.shape[-1] / sr, request.clip_bpm / request.bpm, start_seconds
     )
@@ -95,7 +101,7 @@ def prepare(engine: Engine, request: GenerationRequest) -> Conditioning:
         engine.require_melody()  # fail before reading any clip
     prompt_codes = None
     if request.continue_from is not None:
-        prompt_codes = engine.encode_audio(prompt_clip(request))
+        prompt_codes = engine.encode_audio(prompt_clip(request, engine.channels))
     offset = 0.0 if prompt_codes is None else prompt_codes.shape[-1] / FRAME_RATE  # the melody starts here
     melody = load_melody(request, offset) if request.melody is not None else None
     return Conditioning(request.text, melody, prompt_codes)
