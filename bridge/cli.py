@@ -54,8 +54,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
         default="auto",  # as `make demo` and `make serve`: the README's commands work right after the demo
-        help=f"hub id, local directory, 'debug' (tiny random weights, no download) or 'auto' "
-        f"({DEFAULT_MODEL} if present locally, else debug, with a warning) [default: auto]",
+        help=f"hub id, local directory, 'debug' / 'debug-stereo' (tiny random weights, no download) or 'auto' "
+        f"({DEFAULT_MODEL} if downloaded, else the first downloaded release in the README's order, else "
+        "debug, with a warning) [default: auto]",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps [default: auto]")
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 [default: auto]")
