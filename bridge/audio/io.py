@@ -180,7 +180,7 @@ def _check_metadata(metadata: Mapping[str, str] | None, path: Path) -> dict[str,
             raise AudioError(f"{path}: metadata field {key!r} is not stored in WAV files (use {allowed})")
         if not isinstance(value, str):
             raise AudioError(f"{path}: metadata field {key!r} must be a string, got {type(value).__name__}")
-    return fields
+    return {key: value for key, value in fields.items() if value}  # libsndfile refuses an empty string
 
 
 def _unlink_quietly(path: Path) -> None:

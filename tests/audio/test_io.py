@@ -289,6 +289,13 @@ def test_output_names(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------------- writing
 
 
+def test_an_empty_metadata_field_is_left_out(tmp_path: Path) -> None:
+    # a melody-only request has no prompt, and the prompt is the title: libsndfile refuses ""
+    path = write_wav_atomic(tmp_path / "loop.wav", _tone(0.5, 32000), 32000, metadata={"title": "", "comment": "x"})
+    with sf.SoundFile(str(path)) as handle:
+        assert (handle.title, handle.comment) == ("", "x")
+
+
 def test_write_round_trip_with_metadata(tmp_path: Path) -> None:
     audio = _tone(0.5, 32000)
     metadata = {
