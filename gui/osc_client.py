@@ -52,6 +52,7 @@ NO_REPLY = "no_reply"  # the error code of a request the daemon never answered (
 
 # which replies answer a request (and stop its retransmission); an error answers any of them
 _ANSWERS = {"generate": ("ack", "done"), "cancel": ("ok",), "status": ("status",), "history": ()}
+_ASKED_AGAIN = ("status", "history")  # verbs a reconnect sends again rather than fails
 _IGNORED = ("unknown_address", "missing_argument")  # not a reply, or one without its request id
 
 
@@ -123,11 +124,19 @@ class OscClient(QObject):
         self._open_socket(address)
         self._open_probe(address, int(port))
         self._set_connected(False, "no answer yet")
+        # the panel's own questions (status, history pages) are asked again on the new socket with the same
+        # ids; a job the old target never answered is failed, not silently moved to another daemon
+        again = [(rid, p) for rid, p in self._pending.items() if p.verb in _ASKED_AGAIN]
+        for rid, _ in again:
+            self._pending.pop(rid)
+            self._histories.pop(rid, None)
         self._fail_pending("the panel reconnected before the daemon answered")
         self._ping_timer.start()
         self._retry_timer.start()
         self.hello()
         self.ping()
+        for rid, p in again:
+            self._send(p.verb, p.params, rid)
 
     def _open_socket(self, target: QHostAddress) -> None:
         if self._sock is not None:
@@ -227,7 +236,7 @@ class OscClient(QObject):
         self._sock.writeDatagram(dgram, self._host, self._port)
         if verb in _ANSWERS:
             now = time.monotonic()
-            self._pending[rid] = Pending(verb, dgram, now, now)
+            self._pending[rid] = Pending(verb, dgram, now, now, params=dict(params or {}))
         return rid
 
     def hello(self) -> str:

@@ -37,6 +37,7 @@ class Pending:
     first_sent: float
     sent_at: float
     sends: int = 1
+    params: Mapping[str, Any] = field(default_factory=dict)  # to build it again for another reply port
 
 
 @dataclass

@@ -263,3 +263,20 @@ def test_a_debug_model_daemon_with_a_small_buffer_answers_a_burst_from_the_panel
         client.close()
     finally:
         server.close(timeout=30)
+
+
+def test_a_reconnect_asks_its_pending_questions_again_and_fails_only_unanswered_jobs(qtbot, server):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # the first target never answers
+    silent.bind(("127.0.0.1", 0))
+    client = OscClient("switching")
+    client.set_target(*silent.getsockname())
+    errors, pages = [], []
+    client.error.connect(lambda *a: errors.append(a))
+    client.history_page.connect(lambda rid, entries, count: pages.append(rid))
+    asked = client.request_history(10, 0)
+    job = client.generate({"prompt": "x", "bpm": 120.0, "bars": 1})
+    client.set_target(*server.address)  # Connect… to the real daemon before the first one answered
+    qtbot.waitUntil(lambda: asked in pages, timeout=5_000)
+    assert [(rid, code) for rid, code, _ in errors] == [(job, NO_REPLY)]  # the job, not the history question
+    client.close()
+    silent.close()
