@@ -1,7 +1,8 @@
 """`musicgen-bridge`: generate loops, fit recordings onto the grid, run the daemon, and the tools.
 
 This module is the parser and the dispatch, and the project's one lazy-import boundary. The parser
-imports only light modules (`bridge.protocol`, `bridge.limits`, the architecture table), so
+imports only light modules (`bridge.protocol`, `bridge.limits`, the architecture table and the
+checkpoint config check, which refuses a model we cannot run before anything heavy loads), so
 `musicgen-bridge --help` and `musicgen-bridge protocol --json` start in a blink, without numpy or torch.
 `COMMANDS` names, for each command, the module under `bridge/commands/` that runs it; `main` imports
 that one module with importlib once the command line is parsed. Everything else in the project imports
@@ -24,6 +25,8 @@ from pathlib import Path
 from bridge import __version__, protocol
 from bridge.commands import CliError, generate_values
 from bridge.engine.archs import ARCHS, DEFAULT_MODEL
+from bridge.engine.checkpoint import preflight
+from bridge.engine.types import ModelError
 from bridge.limits import BIT_DEPTHS, DEFAULT_BIT_DEPTH, SAMPLE_RATES, SOCKET_BUFFER
 from bridge.protocol import REQUESTS
 
@@ -424,6 +427,13 @@ def main(argv: list[str] | None = None) -> int:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # before transformers is imported
+    try:
+        model = getattr(args, "model", None)
+        if isinstance(model, str) and model != "auto" and model not in ARCHS:
+            preflight(model)  # a checkpoint we cannot run is refused in a blink, not after importing torch
+    except ModelError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         command = importlib.import_module(COMMANDS[args.command])
         input_errors = (CliError, *getattr(command, "INPUT_ERRORS", ()))

@@ -120,3 +120,17 @@ def check_config(cfg: dict, name: str) -> CheckpointInfo:
     if problems:
         raise ModelError(f"model {name!r} cannot run here: it has {', '.join(problems)}; {SUPPORTED}")
     return CheckpointInfo(model_type, model_type == "musicgen_melody", channels, k)
+
+
+def preflight(name: str) -> None:
+    """Refuse a checkpoint we cannot run from its config alone, before torch or transformers are even
+    imported (`bridge.cli` calls this; ModelError names what is supported): a local folder's config.json,
+    or one already in the HF cache. Anything else (not downloaded yet, a typo) is left to loading, which
+    says what to do."""
+    local = Path(name).expanduser()
+    if local.is_dir():
+        path: Path | None = local / "config.json"
+    else:
+        path = cached_config(name) if "/" in name else None
+    if path is not None and path.is_file():
+        check_config(read_config(path, name), name)

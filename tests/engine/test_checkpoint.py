@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import huggingface_hub
@@ -125,3 +127,15 @@ def test_written_out_defaults_are_transformers_own():
         assert {k: getattr(cls(), k) for k in DECODER_DEFAULTS} == DECODER_DEFAULTS
     codec = tf.EncodecConfig()
     assert {k: getattr(codec, k) for k in CODEC_DEFAULTS} == CODEC_DEFAULTS
+
+
+def test_the_cli_refuses_an_unsupported_checkpoint_before_importing_torch(tmp_path):
+    saved_config(tmp_path / "ckpt", **{"audio_encoder.sampling_rate": 48000})
+    code = (
+        "import sys; from bridge.cli import main; rc = main(sys.argv[1:]); "
+        "print(rc, sorted({'torch', 'transformers', 'numpy'} & set(sys.modules)))"
+    )
+    argv = ["generate", "x", "--bpm", "120", "--bars", "1", "--model", str(tmp_path / "ckpt"), "--out", str(tmp_path)]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "2 []", done.stderr
+    assert done.stderr.startswith("error: model ") and "48000 Hz codec" in done.stderr
