@@ -428,13 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # before transformers is imported
     try:
-        model = getattr(args, "model", None)
-        if isinstance(model, str) and model != "auto" and model not in ARCHS:
-            preflight(model)  # a checkpoint we cannot run is refused in a blink, not after importing torch
-    except ModelError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
+        if getattr(args, "model", "auto") not in ("auto", *ARCHS):
+            preflight(args.model)  # a checkpoint we cannot run is refused in a blink, not after importing torch
         command = importlib.import_module(COMMANDS[args.command])
         input_errors = (CliError, *getattr(command, "INPUT_ERRORS", ()))
         try:
@@ -442,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         except input_errors as e:
             print(f"error: {e}", file=sys.stderr)
             return EXIT_USAGE
+    except ModelError as e:  # from the preflight; the command's own are among its input errors
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
