@@ -11,31 +11,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from engine_helpers import random_engine
 
 from bridge.engine import codebooks
 from bridge.engine.archs import DEBUG, Arch, stereo
 from bridge.engine.engine import Engine
 from bridge.engine.hf_generate import quiet_transformers, sampling_kwargs
-from bridge.engine.loading import build_random_model, byte_tokenizer, load_engine
+from bridge.engine.loading import load_engine
 from bridge.engine.types import HOP, SAMPLE_RATE, Sampling, delay_steps
 
 GREEDY = Sampling(temperature=0.0, cfg=3.0)
 TINY_PLAIN = Arch("tiny-plain", 32, 2, 2, melody=False, text=DEBUG.text, codec=DEBUG.codec)
 
 
-def random_engine(arch: Arch) -> Engine:
-    model = build_random_model(arch)
-    return Engine(model, byte_tokenizer(), melody=arch.melody, device=torch.device("cpu"),
-                  dtype=torch.float32, name=arch.name)
-
-
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models (GEMV-sized ops): one thread is fastest, and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every test here, and the module's engines, on one thread (conftest)."""
 
 
 @pytest.fixture(scope="module")

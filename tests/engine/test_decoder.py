@@ -12,12 +12,13 @@ import threading
 import numpy as np
 import pytest
 import torch
+from engine_helpers import random_engine
 
 from bridge.engine.archs import ARCHS, DEBUG, Arch, stereo
 from bridge.engine.decoder import Decoder
 from bridge.engine.engine import Engine
 from bridge.engine.hf_generate import quiet_transformers, sampling_kwargs
-from bridge.engine.loading import build_random_model, byte_tokenizer, load_engine
+from bridge.engine.loading import load_engine
 from bridge.engine.types import Cancelled, Sampling, delay_steps
 
 K = 4
@@ -30,24 +31,9 @@ MID_STEREO_MELODY = stereo(MID_MELODY, "mid-stereo-melody")  # 8 codebooks, [L0,
 MID_STEREO_PLAIN = stereo(MID_PLAIN, "mid-stereo-plain")
 
 
-def random_engine(arch: Arch) -> Engine:
-    return Engine(
-        build_random_model(arch),
-        byte_tokenizer(),
-        melody=arch.melody,
-        device=torch.device("cpu"),
-        dtype=torch.float32,
-        name=arch.name,
-    )
-
-
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These models are tiny (GEMV-sized ops): one thread is fastest and immune to a busy CI machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_thread):
+    """Every test here, and the module's engines, on one thread (conftest)."""
 
 
 @pytest.fixture(scope="module")

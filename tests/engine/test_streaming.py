@@ -205,15 +205,6 @@ def stereo_engine():
     return load_engine("debug-stereo")
 
 
-@pytest.fixture
-def one_thread():
-    """A tiny model and codec: one thread is fastest, and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_stereo_take_streams_like_one_full_decode(stereo_engine, one_thread):
     """A stereo continuation streamed while the decode loop generates it: chunks are (takes, 2, n), the
     prompt is context only, and each channel matches one full decode of the take."""

@@ -26,15 +26,6 @@ def test_window_plan_covers_the_request_in_30s_windows():
         plan_windows(0, 10, stride=1500)
 
 
-@pytest.fixture
-def one_thread():
-    """A tiny model (GEMV-sized ops): one thread is fastest, and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("model", ["debug", "debug-stereo"])
 def test_windows_continue_each_take_like_transformers(model, monkeypatch, one_thread):
     """Short windows (24 frames, 12 of context), 3 of them: one progress count over all windows' steps
