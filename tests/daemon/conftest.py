@@ -1,11 +1,16 @@
-"""Daemon test fixtures: paths a hostile client might send, for the in-process and the real daemon."""
+"""Daemon test fixtures: in-process servers, and paths a hostile client might send (for the in-process
+and the real daemon)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from osc_client import write_tone
+from osc_client import FakeRenderer, write_tone
+
+from bridge.daemon.journal import Journal
+from bridge.daemon.net import ServerOptions
+from bridge.daemon.server import Server
 
 
 @pytest.fixture
@@ -34,3 +39,27 @@ def hostile_paths(tmp_path):
         "relative": "good.wav",
         "missing": str(tmp_path / "missing.wav"),
     }
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """make(renderer=None, limits=None, out=None, synchronous="NORMAL", **ServerOptions) -> a Server on a
+    free loopback port, serving in a thread (FakeRenderer by default); all are closed after the test."""
+    made = []
+
+    def make(renderer=None, limits=None, out=None, synchronous="NORMAL", **options):
+        out = out or tmp_path
+        journal = Journal.open(out, synchronous=synchronous)
+        server = Server(
+            renderer or FakeRenderer(), out, journal, ServerOptions(port=0, **options), model_name="fake", limits=limits
+        )
+        thread = server.serve_in_thread()
+        made.append((server, thread, journal))
+        return server
+
+    yield make
+    for server, thread, journal in made:
+        server.close(timeout=5)
+        thread.join(5)
+        assert not thread.is_alive()
+        journal.close()

@@ -18,38 +18,9 @@ from pythonosc.osc_message import OscMessage
 
 from bridge import protocol
 from bridge.daemon.budget import RateLimits
-from bridge.daemon.journal import Journal
-from bridge.daemon.net import ServerOptions
-from bridge.daemon.server import Server
 from bridge.limits import RATE_LIMITS, REPLY_BUDGET_BYTES
 
 GENERATE = ("prompt", "x", "bpm", 120, "bars", 1)
-
-
-@pytest.fixture
-def make_server(tmp_path):
-    made = []
-
-    def make(renderer=None, limits=None, out=None, **options):
-        out = out or tmp_path
-        journal = Journal.open(out, synchronous="OFF")
-        server = Server(
-            renderer or FakeRenderer(),
-            out,
-            journal,
-            ServerOptions(port=0, **options),
-            model_name="fake",
-            limits=limits,
-        )
-        thread = server.serve_in_thread()
-        made.append((server, thread, journal))
-        return server
-
-    yield make
-    for server, thread, journal in made:
-        server.close(timeout=5)
-        thread.join(5)
-        journal.close()
 
 
 @pytest.fixture

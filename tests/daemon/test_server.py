@@ -31,27 +31,6 @@ FIGURES: dict[str, object] = {}  # burst and fuzz figures, printed with -s
 
 
 @pytest.fixture
-def fake_server(tmp_path):
-    made = []
-
-    def make(renderer=None, **options):
-        journal = Journal.open(tmp_path, synchronous="NORMAL")
-        server = Server(
-            renderer or FakeRenderer(), tmp_path, journal, ServerOptions(port=0, **options), model_name="fake"
-        )
-        thread = server.serve_in_thread()
-        made.append((server, thread, journal))
-        return server
-
-    yield make
-    for server, thread, journal in made:
-        server.close(timeout=5)
-        thread.join(5)
-        assert not thread.is_alive()
-        journal.close()
-
-
-@pytest.fixture
 def client_of():
     clients = []
 
@@ -66,8 +45,8 @@ def client_of():
         c.close()
 
 
-def test_replies_go_to_the_declared_port_not_the_source(fake_server, client_of):
-    server = fake_server()
+def test_replies_go_to_the_declared_port_not_the_source(make_server, client_of):
+    server = make_server()
     c = client_of(server)
     welcome = c.hello("max")
     assert welcome.args == ("hello-max", protocol.PROTOCOL_VERSION, "0.1.0", "fake")
@@ -85,25 +64,25 @@ def test_replies_go_to_the_declared_port_not_the_source(fake_server, client_of):
     third.wait_for("p3", {"pong"})
 
 
-def test_a_client_without_hello_is_answered_at_its_source_address(fake_server, client_of):
-    server = fake_server()
+def test_a_client_without_hello_is_answered_at_its_source_address(make_server, client_of):
+    server = make_server()
     c = OscTestClient(("127.0.0.1", server.address[1]), shared_socket=True)
     c.send("ping", "p1", reply=False)
     c.wait_for("p1", {"pong"})
     c.close()
 
 
-def test_never_replies_to_its_own_port(fake_server, client_of):
-    server = fake_server()
+def test_never_replies_to_its_own_port(make_server, client_of):
+    server = make_server()
     c = client_of(server)
     c.send_raw(build("/musicgen/ping", "loop", "reply_port", server.address[1]))
     c.send_raw(build("/musicgen/nope", "loop2", "reply_port", server.address[1]))
     assert c.ping() < 1.0 and server.stats["datagrams"] == 3
 
 
-def test_generate_cancel_status_and_history_over_osc(fake_server, client_of):
+def test_generate_cancel_status_and_history_over_osc(make_server, client_of):
     renderer = FakeRenderer(steps=500, step_seconds=0.01)
-    server = fake_server(renderer)
+    server = make_server(renderer)
     c = client_of(server)
     c.hello()
     c.send("generate", "a", "prompt", "x", "bpm", 120, "bars", 1)
@@ -132,8 +111,8 @@ def test_generate_cancel_status_and_history_over_osc(fake_server, client_of):
     ]
 
 
-def test_streamed_chunks_are_announced_as_wav_paths(fake_server, client_of, tmp_path):
-    server = fake_server(FakeRenderer(steps=4, step_seconds=0.01, chunks=3))
+def test_streamed_chunks_are_announced_as_wav_paths(make_server, client_of, tmp_path):
+    server = make_server(FakeRenderer(steps=4, step_seconds=0.01, chunks=3))
     c = client_of(server)
     c.hello()
     c.send("generate", "s1", "prompt", "x", "bpm", 120, "bars", 1)
@@ -150,8 +129,8 @@ def test_streamed_chunks_are_announced_as_wav_paths(fake_server, client_of, tmp_
     assert replies.index(chunks[-1]) < replies.index(done)
 
 
-def test_each_take_gets_a_grid_reply_before_done(fake_server, client_of):
-    server = fake_server(FakeRenderer(steps=1))
+def test_each_take_gets_a_grid_reply_before_done(make_server, client_of):
+    server = make_server(FakeRenderer(steps=1))
     c = client_of(server)
     c.hello()
     c.send("generate", "g1", "prompt", "x", "bpm", 120, "bars", 1, "variations", 2, "grid_shift", -1)
@@ -166,8 +145,8 @@ def test_each_take_gets_a_grid_reply_before_done(fake_server, client_of):
     assert server.jobs.renderer.rendered[0].grid_shift == -1.0
 
 
-def test_watchers_hear_about_every_job(fake_server, client_of):
-    server = fake_server(FakeRenderer(steps=2))
+def test_watchers_hear_about_every_job(make_server, client_of):
+    server = make_server(FakeRenderer(steps=2))
     maker, panel = client_of(server), client_of(server)
     maker.hello("maker")
     panel.hello("panel", watch=1)
@@ -176,9 +155,9 @@ def test_watchers_hear_about_every_job(fake_server, client_of):
     assert panel.wait_for("w1", {"done"}).args == done.args
 
 
-def test_a_retransmitted_request_runs_once(fake_server, client_of):
+def test_a_retransmitted_request_runs_once(make_server, client_of):
     renderer = FakeRenderer(steps=5, step_seconds=0.02)
-    server = fake_server(renderer)
+    server = make_server(renderer)
     c = client_of(server)
     c.hello()
     for _ in range(3):
@@ -192,8 +171,8 @@ def test_a_retransmitted_request_runs_once(fake_server, client_of):
     assert len(c.of("dup", "ack")) == 3 and len(renderer.rendered) == 1
 
 
-def test_hostile_input_gets_specific_codes(fake_server, client_of, tmp_path):
-    server = fake_server()
+def test_hostile_input_gets_specific_codes(make_server, client_of, tmp_path):
+    server = make_server()
     c = client_of(server)
     c.hello()
     cases = {
@@ -218,8 +197,8 @@ def test_hostile_input_gets_specific_codes(fake_server, client_of, tmp_path):
     assert c.ping() < 1.0
 
 
-def test_garbage_from_a_stranger_is_only_logged(fake_server, client_of, caplog):
-    server = fake_server()
+def test_garbage_from_a_stranger_is_only_logged(make_server, client_of, caplog):
+    server = make_server()
     stranger = client_of(server)
     stranger.send_raw(b"not osc at all")
     stranger.send_raw(b"/musicgen/ping\x00\x00")  # truncated: no type tags, but still a message
@@ -228,8 +207,8 @@ def test_garbage_from_a_stranger_is_only_logged(fake_server, client_of, caplog):
     assert "bad_message" in caplog.text
 
 
-def test_path_attacks_are_refused(fake_server, client_of, hostile_paths):
-    server = fake_server()
+def test_path_attacks_are_refused(make_server, client_of, hostile_paths):
+    server = make_server()
     c = client_of(server)
     c.hello()
     for key in ("melody", "continue"):
@@ -241,9 +220,9 @@ def test_path_attacks_are_refused(fake_server, client_of, hostile_paths):
     assert c.ping() < 1.0
 
 
-def test_burst_of_requests_is_answered_in_full(fake_server, client_of):
+def test_burst_of_requests_is_answered_in_full(make_server, client_of):
     n = 500
-    server = fake_server(FakeRenderer(steps=10_000, step_seconds=0.01))
+    server = make_server(FakeRenderer(steps=10_000, step_seconds=0.01))
     c = client_of(server)
     c.hello()
     t0 = time.monotonic()
@@ -375,8 +354,8 @@ def test_fuzz_bundles_are_unpacked(fuzz_target):
         client.wait_for(f"bp{i}", {"pong"})
 
 
-def test_status_extras_join_the_daemon_status(fake_server, client_of):
-    server = fake_server()
+def test_status_extras_join_the_daemon_status(make_server, client_of):
+    server = make_server()
     server.status_extras.append(lambda: {"midi_connected": True, "clock_bpm": None, "midi_preset": 1})
     server.status_extras.append(lambda: 1 / 0)  # a broken extra costs its fields, not the reply
     c = client_of(server)
